@@ -1,0 +1,35 @@
+# The Temporal CLI (dev server and Web UI) is built from source at a pinned
+# version into .tools/bin, which git ignores.
+TEMPORAL_CLI_VERSION := v1.5.1
+TOOLS := $(CURDIR)/.tools/bin
+TEMPORAL := $(TOOLS)/temporal
+GO ?= go
+
+.PHONY: all build demo test test-unit tools clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ ./worker ./starter ./cmd/...
+
+tools: $(TEMPORAL)
+
+$(TEMPORAL):
+	@echo "Building the Temporal CLI $(TEMPORAL_CLI_VERSION) (a few minutes the first time)..."
+	GOBIN=$(TOOLS) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+# The main job: a dev server, the Sprig stand-in and a worker, two runs of a
+# sync on the sample snapshots, then everything is stopped.
+demo: build tools
+	./bin/demo -temporal $(TEMPORAL)
+
+# Every test, including integration tests on a real Temporal dev server.
+test: tools
+	TEMPORAL_CLI=$(TEMPORAL) $(GO) test -timeout 25m -p 2 ./...
+
+# Unit tests only: no Temporal dev server.
+test-unit:
+	$(GO) test -short -timeout 10m ./...
+
+clean:
+	rm -rf bin .demo
