@@ -1,0 +1,235 @@
+// Package activities holds the activities of SyncWorkflow. Each one does I/O
+// (the snapshot, the state store, Sprig) and passes only names, ranges and
+// counts to the workflow, never users' emails or attribute values.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/sprigsync/sprigsync/delivery"
+	"github.com/sprigsync/sprigsync/mapping"
+	"github.com/sprigsync/sprigsync/plan"
+	"github.com/sprigsync/sprigsync/sprig"
+	"github.com/sprigsync/sprigsync/state"
+)
+
+// Application error types of failures that no retry can fix. The workflow's
+// retry policies list them as non-retryable.
+const (
+	ErrTypeInvalidInput    = "InvalidInput"
+	ErrTypeInvalidConfig   = "InvalidConfig"
+	ErrTypeInvalidSnapshot = "InvalidSnapshot"
+	ErrTypeGuard           = "MassChangeGuard"
+	ErrTypeAuth            = "AuthFailed"
+	ErrTypeMissingKey      = "MissingAPIKey"
+)
+
+// NonRetryable lists the error types above, for retry policies.
+var NonRetryable = []string{ErrTypeInvalidInput, ErrTypeInvalidConfig, ErrTypeInvalidSnapshot,
+	ErrTypeGuard, ErrTypeAuth, ErrTypeMissingKey}
+
+// Client is what the activities need from Sprig; *sprig.Client is the real
+// one.
+type Client interface {
+	delivery.Sender
+	CheckKey(ctx context.Context) error
+}
+
+// Activities holds what the activities share: the state store and one Sprig
+// client per environment. Register a *Activities with the worker.
+type Activities struct {
+	Store state.Store
+	// Clients has one client per Sprig environment name.
+	Clients map[string]Client
+	// Scan reads snapshots; nil means mapping.Scan.
+	Scan plan.ScanFunc
+}
+
+func (a *Activities) client(env string) (Client, error) {
+	c, ok := a.Clients[env]
+	if !ok {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("the worker has no API key for the Sprig environment %q: set %s in the "+
+				"worker's environment and restart it", env, KeyVariable(env)),
+			ErrTypeMissingKey, nil)
+	}
+	return c, nil
+}
+
+// KeyVariable is the environment variable that holds the API key of a
+// Sprig environment, such as SPRIG_API_KEY_PRODUCTION.
+func KeyVariable(env string) string {
+	return "SPRIG_API_KEY_" + strings.ToUpper(env)
+}
+
+// CheckAccessInput is the input of CheckAccess.
+type CheckAccessInput struct {
+	Environment string `json:"environment"`
+}
+
+// CheckAccess checks that the worker's API key for the environment works,
+// so a bad key stops a run before the snapshot is read.
+func (a *Activities) CheckAccess(ctx context.Context, in CheckAccessInput) error {
+	c, err := a.client(in.Environment)
+	if err != nil {
+		return err
+	}
+	if err := c.CheckKey(ctx); err != nil {
+		if sprig.Classify(err) == sprig.AuthFailed {
+			return temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("Sprig environment %q: %v", in.Environment, err), ErrTypeAuth, nil)
+		}
+		return fmt.Errorf("check the API key of Sprig environment %q: %w", in.Environment, err)
+	}
+	return nil
+}
+
+// PlanInput is the input of Plan.
+type PlanInput struct {
+	SyncID   string         `json:"syncId"`
+	RunID    string         `json:"runId"`
+	Snapshot string         `json:"snapshot"`
+	Mapping  mapping.Config `json:"mapping"`
+	Guard    plan.Guard     `json:"guard"`
+}
+
+// pending records the run of a sync whose outcomes are not yet folded into
+// the baseline.
+type pending struct {
+	RunID string `json:"runId"`
+}
+
+func pendingName(syncID string) string { return "syncs/" + syncID + "/pending" }
+
+// Plan reads the snapshot, diffs it with the baseline and stores the
+// changeset. A run of the same sync that stopped before its Finish is
+// folded into the baseline first, so the users it got accepted are not
+// sent again.
+func (a *Activities) Plan(ctx context.Context, in PlanInput) (plan.Result, error) {
+	logger := activity.GetLogger(ctx)
+	var p pending
+	err := state.ReadJSON(a.Store, pendingName(in.SyncID), &p)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+	case err != nil:
+		return plan.Result{}, err
+	case p.RunID != in.RunID:
+		res, err := state.Advance(a.Store, in.SyncID, p.RunID, "", false)
+		if err != nil {
+			return plan.Result{}, fmt.Errorf("fold the unfinished run %q into the baseline: %w",
+				p.RunID, err)
+		}
+		logger.Info("Folded an unfinished run into the baseline", "sync_id", in.SyncID,
+			"unfinished_run_id", p.RunID, "accepted", res.Accepted)
+	}
+	if err := state.WriteJSON(a.Store, pendingName(in.SyncID), pending{RunID: in.RunID}); err != nil {
+		return plan.Result{}, err
+	}
+
+	res, err := plan.Run(ctx, plan.Input{
+		Store: a.Store, SyncID: in.SyncID, RunID: in.RunID, Snapshot: in.Snapshot,
+		Mapping: in.Mapping, Guard: in.Guard, Scan: a.Scan,
+		Progress: func(rows int64) { activity.RecordHeartbeat(ctx, rows) },
+	})
+	switch {
+	case errors.Is(err, mapping.ErrInvalidConfig):
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, nil)
+	case errors.Is(err, mapping.ErrInvalidSnapshot):
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSnapshot, nil)
+	case errors.Is(err, plan.ErrGuard):
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeGuard, nil, res)
+	case err != nil:
+		return res, err
+	}
+	logger.Info("Planned run", "sync_id", in.SyncID, "run_id", in.RunID, "rows", res.Rows,
+		"added", res.Added, "changed", res.Changed, "unchanged", res.Unchanged,
+		"removed", res.Removed, "invalid", res.Invalid, "duplicate", res.Duplicate)
+	return res, nil
+}
+
+// BatchInput is the input of UpsertBatch.
+type BatchInput struct {
+	SyncID      string `json:"syncId"`
+	RunID       string `json:"runId"`
+	Environment string `json:"environment"`
+	Batch       int    `json:"batch"`
+	Start       int    `json:"start"`
+	End         int    `json:"end"`
+	// Rate is this batch's share of the run's rate limit, in requests per
+	// second.
+	Rate float64 `json:"rate"`
+}
+
+// UpsertBatch sends one batch of the changeset. It records its checkpoint
+// as heartbeat details, so a retry after a crash continues where the last
+// attempt stopped.
+func (a *Activities) UpsertBatch(ctx context.Context, in BatchInput) (delivery.Result, error) {
+	c, err := a.client(in.Environment)
+	if err != nil {
+		return delivery.Result{}, err
+	}
+	var resume delivery.Checkpoint
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &resume); err != nil {
+			return delivery.Result{}, fmt.Errorf("read the checkpoint of batch %d: %w", in.Batch, err)
+		}
+	}
+	res, err := delivery.Send(ctx, c, delivery.Options{
+		Store: a.Store, SyncID: in.SyncID, RunID: in.RunID, Batch: in.Batch,
+		Start: in.Start, End: in.End, Rate: in.Rate, Resume: resume,
+		OnCheckpoint: func(cp delivery.Checkpoint) { activity.RecordHeartbeat(ctx, cp) },
+	})
+	if errors.Is(err, delivery.ErrAuth) {
+		return res, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("batch %d stopped: %v", in.Batch, err), ErrTypeAuth, nil)
+	}
+	if err != nil {
+		return res, fmt.Errorf("batch %d: %w", in.Batch, err)
+	}
+	return res, nil
+}
+
+// FinishInput is the input of Finish.
+type FinishInput struct {
+	SyncID string `json:"syncId"`
+	RunID  string `json:"runId"`
+	// Complete is true when every batch settled; only then are the users
+	// missing from the snapshot dropped from the baseline.
+	Complete bool `json:"complete"`
+}
+
+// FinishResult is the result of Finish.
+type FinishResult struct {
+	Baseline state.AdvanceResult `json:"baseline"`
+	// TopReason is the most common rejection reason of the run, and
+	// TopReasonCount how many users it rejected.
+	TopReason      string `json:"topReason,omitempty"`
+	TopReasonCount int64  `json:"topReasonCount,omitempty"`
+}
+
+// Finish advances the baseline for the users Sprig accepted and writes the
+// full list of rejections to the run's "rejections.jsonl".
+func (a *Activities) Finish(ctx context.Context, in FinishInput) (FinishResult, error) {
+	adv, err := state.Advance(a.Store, in.SyncID, in.RunID,
+		state.RunName(in.SyncID, in.RunID, plan.RemovedPart), in.Complete)
+	if err != nil {
+		return FinishResult{}, err
+	}
+	res := FinishResult{Baseline: adv}
+	res.TopReason, res.TopReasonCount, err = writeRejections(a.Store, in.SyncID, in.RunID)
+	if err != nil {
+		return res, err
+	}
+	if err := a.Store.Remove(pendingName(in.SyncID)); err != nil {
+		return res, err
+	}
+	activity.GetLogger(ctx).Info("Advanced baseline", "sync_id", in.SyncID, "run_id", in.RunID,
+		"accepted", adv.Accepted, "removed", adv.Removed, "users", adv.Users)
+	return res, nil
+}

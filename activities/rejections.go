@@ -1,0 +1,83 @@
+package activities
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/sprigsync/sprigsync/state"
+)
+
+// RejectionsPart is the object of a run that lists every rejected user.
+const RejectionsPart = "rejections.jsonl"
+
+type rejectionLine struct {
+	UserID string `json:"userId"`
+	Status int    `json:"status"`
+	Reason string `json:"reason"`
+}
+
+// writeRejections writes every user whose last outcome in the run is a
+// rejection, one JSON object a line, and returns the most common reason
+// with its count (the first in order of appearance on a tie).
+func writeRejections(store state.Store, syncID, runID string) (string, int64, error) {
+	names, err := store.List(state.RunName(syncID, runID, "batches"))
+	if err != nil {
+		return "", 0, err
+	}
+	w, err := store.Create(state.RunName(syncID, runID, RejectionsPart))
+	if err != nil {
+		return "", 0, err
+	}
+	defer w.Abort()
+	buf := bufio.NewWriter(w)
+	enc := json.NewEncoder(buf)
+	counts := map[string]int64{}
+	var order []string
+	for _, name := range names {
+		if !strings.HasSuffix(name, ".outcomes") {
+			continue
+		}
+		last := map[int]state.Outcome{}
+		var indexes []int
+		err := state.ReadOutcomes(store, name, -1, func(o *state.Outcome) error {
+			if _, seen := last[o.Index]; !seen {
+				indexes = append(indexes, o.Index)
+			}
+			last[o.Index] = *o
+			return nil
+		})
+		if err != nil {
+			return "", 0, err
+		}
+		for _, i := range indexes {
+			o := last[i]
+			if o.Result != state.Rejected {
+				continue
+			}
+			if err := enc.Encode(rejectionLine{UserID: o.UserID, Status: o.Status,
+				Reason: o.Reason}); err != nil {
+				return "", 0, fmt.Errorf("write rejections: %w", err)
+			}
+			if counts[o.Reason] == 0 {
+				order = append(order, o.Reason)
+			}
+			counts[o.Reason]++
+		}
+	}
+	if err := buf.Flush(); err != nil {
+		return "", 0, fmt.Errorf("write rejections: %w", err)
+	}
+	if err := w.Commit(); err != nil {
+		return "", 0, err
+	}
+	var top string
+	var topCount int64
+	for _, reason := range order {
+		if counts[reason] > topCount {
+			top, topCount = reason, counts[reason]
+		}
+	}
+	return top, topCount, nil
+}

@@ -1,0 +1,242 @@
+package mapping
+
+import (
+	"bytes"
+	"fmt"
+	"math/big"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/sprigsync/sprigsync/snapshot"
+)
+
+// encoder turns batches of one file into users. Its buffers are reused from
+// batch to batch, so building a body allocates nothing; the only allocation
+// per batch is the string that holds the batch's user ids.
+type encoder struct {
+	plan *filePlan
+	h    Handler
+
+	body    []byte
+	ids     []byte   // user-id texts of the batch, back to back
+	idEnd   []int    // end of each row's id in ids
+	idWhy   []string // reason a row's id is unusable, or ""
+	scratch []byte
+	big     big.Int
+	user    User
+
+	reasonNullID, reasonEmptyID, reasonIDUTF8, reasonEmail string
+}
+
+func newEncoder(p *filePlan, h Handler) *encoder {
+	e := &encoder{plan: p, h: h, scratch: make([]byte, 0, 64)}
+	e.reasonNullID = fmt.Sprintf("missing user id: column %q is null", p.id.name)
+	e.reasonEmptyID = fmt.Sprintf("missing user id: column %q is empty", p.id.name)
+	e.reasonIDUTF8 = fmt.Sprintf("invalid UTF-8 in user-id column %q", p.id.name)
+	if p.email != nil {
+		e.reasonEmail = fmt.Sprintf("invalid email address in column %q", p.email.name)
+	}
+	e.user.File = p.path
+	return e
+}
+
+// batch sends every row of b to the handler and counts them in st. The
+// batch's columns are the user id, then the email column if any, then the
+// attributes in plan order.
+func (e *encoder) batch(b *snapshot.Batch, st *Stats) error {
+	idv := &b.Columns[0]
+	var email *snapshot.Values
+	attrs := b.Columns[1:]
+	if e.plan.email != nil {
+		email = &b.Columns[1]
+		attrs = b.Columns[2:]
+	}
+
+	ids := e.userIDs(idv, b.Len)
+	for i := 0; i < b.Len; i++ {
+		row := b.Offset + int64(i)
+		st.Rows++
+		if why := e.idWhy[i]; why != "" {
+			st.Invalid++
+			if err := e.h.Invalid(InvalidRow{File: e.plan.path, Row: row, Reason: why}); err != nil {
+				return err
+			}
+			continue
+		}
+		start := 0
+		if i > 0 {
+			start = e.idEnd[i-1]
+		}
+		id := ids[start:e.idEnd[i]]
+
+		why := e.build(i, e.ids[start:e.idEnd[i]], email, attrs)
+		if why != "" {
+			st.Invalid++
+			err := e.h.Invalid(InvalidRow{File: e.plan.path, Row: row, UserID: id, Reason: why})
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		st.Users++
+		e.user.UserID = id
+		e.user.Body = e.body
+		e.user.Row = row
+		if err := e.h.User(&e.user); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userIDs writes the id text of every row into e.ids and returns them as one
+// string; e.idEnd and e.idWhy are set per row.
+func (e *encoder) userIDs(v *snapshot.Values, n int) string {
+	e.ids = e.ids[:0]
+	e.idEnd = resize(e.idEnd, n)
+	e.idWhy = resize(e.idWhy, n)
+	for i := 0; i < n; i++ {
+		e.idWhy[i] = ""
+		switch {
+		case v.Null[i]:
+			e.idWhy[i] = e.reasonNullID
+		case e.plan.id.format == fmtInt:
+			e.ids = strconv.AppendInt(e.ids, v.Int[i], 10)
+		case e.plan.id.format == fmtUint:
+			e.ids = strconv.AppendUint(e.ids, uint64(v.Int[i]), 10)
+		case e.plan.id.format == fmtDecimalInt:
+			e.ids = strconv.AppendInt(e.ids, v.Int[i], 10)
+		case e.plan.id.format == fmtDecimalBytes:
+			digits, neg, ok := decimalBytes(v.Bytes[i], e.scratch, &e.big)
+			e.scratch = digits
+			if !ok {
+				e.idWhy[i] = e.reasonEmptyID
+				break
+			}
+			if neg {
+				e.ids = append(e.ids, '-')
+			}
+			e.ids = append(e.ids, digits...)
+		default: // string
+			s := v.Bytes[i]
+			switch {
+			case !utf8.Valid(s):
+				e.idWhy[i] = e.reasonIDUTF8
+			case isBlank(s):
+				e.idWhy[i] = e.reasonEmptyID
+			default:
+				e.ids = append(e.ids, s...)
+			}
+		}
+		e.idEnd[i] = len(e.ids)
+	}
+	return string(e.ids)
+}
+
+// build writes the body of row i into e.body, or returns why the row cannot
+// be sent.
+func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapshot.Values) string {
+	body := append(e.body[:0], `{"userId":`...)
+	body, _ = appendString(body, id)
+
+	if email != nil && !email.Null[i] {
+		addr := bytes.TrimSpace(email.Bytes[i])
+		if len(addr) > 0 {
+			if !validEmail(addr) {
+				e.body = body
+				return e.reasonEmail
+			}
+			body = append(body, `,"emailAddress":`...)
+			body, _ = appendString(body, addr)
+		}
+	}
+
+	body = append(body, `,"attributes":{`...)
+	count := 0
+	for k := range e.plan.attrs {
+		a := &e.plan.attrs[k]
+		v := &attrs[k]
+		if v.Null[i] {
+			continue
+		}
+		mark := len(body)
+		if count > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, a.key...)
+		var ok bool
+		body, ok = e.appendValue(body, a, v, i)
+		if !ok {
+			switch a.format {
+			case fmtFloat32, fmtFloat16, fmtDouble:
+				// NaN or infinity: left out, like a null.
+				body = body[:mark]
+				continue
+			case fmtString:
+				e.body = body
+				return a.badUTF8
+			default:
+				e.body = body
+				return a.badRange
+			}
+		}
+		count++
+	}
+	e.body = append(body, '}', '}')
+	if count > MaxAttributes {
+		return fmt.Sprintf("too many attributes: %d with values, Sprig accepts at most %d",
+			count, MaxAttributes)
+	}
+	return ""
+}
+
+// appendValue appends row i of v as a JSON value. It returns false when the
+// value cannot be sent; the caller knows why from the format.
+func (e *encoder) appendValue(dst []byte, a *attribute, v *snapshot.Values, i int) ([]byte, bool) {
+	switch a.format {
+	case fmtString:
+		return appendString(dst, v.Bytes[i])
+	case fmtInt:
+		return appendInt(dst, v.Int[i]), true
+	case fmtUint:
+		return appendUint(dst, uint64(v.Int[i])), true
+	case fmtDouble:
+		return appendFloat(dst, v.Float[i], 64)
+	case fmtFloat32:
+		return appendFloat(dst, v.Float[i], 32)
+	case fmtFloat16:
+		return appendFloat16(dst, v.Float[i])
+	case fmtBool:
+		if v.Bool[i] {
+			return append(dst, "true"...), true
+		}
+		return append(dst, "false"...), true
+	case fmtDecimalInt:
+		return appendDecimalInt(dst, v.Int[i], a.scale, e.scratch), true
+	case fmtDecimalBytes:
+		digits, neg, ok := decimalBytes(v.Bytes[i], e.scratch, &e.big)
+		e.scratch = digits
+		if !ok {
+			return dst, false
+		}
+		return appendDecimalDigits(dst, neg, digits, a.scale), true
+	case fmtDate:
+		return appendDate(dst, v.Int[i])
+	case fmtTimestamp:
+		return appendTimestampUnits(dst, v.Int[i], a.ticks)
+	case fmtInt96:
+		return appendInt96(dst, v.Bytes[i])
+	case fmtTime:
+		return appendTime(dst, v.Int[i], a.ticks)
+	case fmtUUID:
+		return appendUUID(dst, v.Bytes[i]), true
+	}
+	return dst, false
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}

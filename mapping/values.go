@@ -1,0 +1,469 @@
+package mapping
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"math/big"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sprigsync/sprigsync/snapshot"
+)
+
+// maxExactInt is 2^53: integers with an absolute value up to it are sent as
+// JSON numbers, because every consumer that reads numbers as IEEE doubles
+// (Sprig, JavaScript) reads them exactly. Larger ones are sent as strings.
+const maxExactInt = 1 << 53
+
+// maxNumberDigits is the largest count of digits of a decimal's unscaled
+// value that is sent as a JSON number: any decimal text of at most 15
+// significant digits survives a round trip through a double.
+const maxNumberDigits = 15
+
+func appendInt(dst []byte, v int64) []byte {
+	if v >= -maxExactInt && v <= maxExactInt {
+		return strconv.AppendInt(dst, v, 10)
+	}
+	dst = append(dst, '"')
+	dst = strconv.AppendInt(dst, v, 10)
+	return append(dst, '"')
+}
+
+func appendUint(dst []byte, v uint64) []byte {
+	if v <= maxExactInt {
+		return strconv.AppendUint(dst, v, 10)
+	}
+	dst = append(dst, '"')
+	dst = strconv.AppendUint(dst, v, 10)
+	return append(dst, '"')
+}
+
+// appendFloat appends f as a JSON number in the shortest text that parses
+// back to the same float of the given bit size, in the format of
+// encoding/json (and ECMAScript): plain digits for 1e-6 <= |f| < 1e21,
+// exponent form otherwise. -0 becomes 0. It returns false, appending
+// nothing, for NaN and infinities, which JSON cannot represent.
+func appendFloat(dst []byte, f float64, bitSize int) ([]byte, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, false
+	}
+	if f == 0 {
+		return append(dst, '0'), true
+	}
+	abs := math.Abs(f)
+	if bitSize == 32 {
+		abs = float64(float32(abs))
+	}
+	format := byte('f')
+	if abs < 1e-6 || abs >= 1e21 {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, bitSize)
+	if format == 'e' {
+		// strconv writes at least two exponent digits (1e-07); JSON
+		// producers following ECMAScript write 1e-7.
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, true
+}
+
+// appendFloat16 appends a FLOAT16 value, widened exactly to f, in the
+// shortest decimal text that converts back to the same half-precision value.
+func appendFloat16(dst []byte, f float64) ([]byte, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, false
+	}
+	if f == 0 {
+		return append(dst, '0'), true
+	}
+	m := float16Bits(f) & 0x7fff // magnitude bits, > 0
+	a := math.Abs(f)
+	below := snapshot.Float16(m - 1)
+	above := 65520.0 // halfway to the first value past the largest finite half
+	if m+1 < 0x7c00 {
+		above = snapshot.Float16(m + 1)
+	}
+	even := m&1 == 0
+	var c float64
+	for p := 1; p <= 17; p++ {
+		c, _ = strconv.ParseFloat(strconv.FormatFloat(a, 'e', p-1, 64), 64)
+		if roundsToHalf(c, a, below, above, even) {
+			break
+		}
+	}
+	if f < 0 {
+		c = -c
+	}
+	return appendFloat(dst, c, 64)
+}
+
+// float16Bits returns the bits of f, which must be a finite value that a
+// FLOAT16 represents exactly.
+func float16Bits(f float64) uint16 {
+	var sign uint16
+	if math.Signbit(f) {
+		sign, f = 0x8000, -f
+	}
+	if f < 0x1p-14 { // zero or subnormal: f = m * 2^-24
+		return sign | uint16(f*0x1p24)
+	}
+	frac, exp := math.Frexp(f) // f = frac * 2^exp with frac in [0.5, 1)
+	return sign | uint16(exp+14)<<10 | uint16((frac*2-1)*1024)
+}
+
+// roundsToHalf reports whether c rounds to the half-precision value a whose
+// neighbours are below and above, with ties going to the even one.
+func roundsToHalf(c, a, below, above float64, even bool) bool {
+	switch {
+	case c == a:
+		return true
+	case c > a:
+		half := (above - a) / 2
+		return c-a < half || (c-a == half && even)
+	default:
+		half := (a - below) / 2
+		return a-c < half || (a-c == half && even)
+	}
+}
+
+// appendDecimalInt appends a decimal with an int64 unscaled value; tmp is
+// scratch space for its digits.
+func appendDecimalInt(dst []byte, unscaled int64, scale int, tmp []byte) []byte {
+	neg := unscaled < 0
+	abs := uint64(unscaled)
+	if neg {
+		abs = -abs
+	}
+	digits := strconv.AppendUint(tmp[:0], abs, 10)
+	return appendDecimalDigits(dst, neg, digits, scale)
+}
+
+// appendDecimalDigits appends a decimal given as the digits of its unscaled
+// absolute value: a JSON number with exactly scale fraction digits when the
+// digits are few enough to survive a double, else a JSON string of the same
+// text.
+func appendDecimalDigits(dst []byte, neg bool, digits []byte, scale int) []byte {
+	quote := len(digits) > maxNumberDigits
+	if quote {
+		dst = append(dst, '"')
+	}
+	if neg {
+		dst = append(dst, '-')
+	}
+	if scale == 0 {
+		dst = append(dst, digits...)
+	} else {
+		intLen := len(digits) - scale
+		if intLen <= 0 {
+			dst = append(dst, '0', '.')
+			for range -intLen {
+				dst = append(dst, '0')
+			}
+			dst = append(dst, digits...)
+		} else {
+			dst = append(dst, digits[:intLen]...)
+			dst = append(dst, '.')
+			dst = append(dst, digits[intLen:]...)
+		}
+	}
+	if quote {
+		dst = append(dst, '"')
+	}
+	return dst
+}
+
+// decimalBytes converts a big-endian two's complement unscaled decimal into
+// the digits of its absolute value, appended to tmp. ok is false for an
+// empty value.
+func decimalBytes(b []byte, tmp []byte, z *big.Int) (digits []byte, neg, ok bool) {
+	if len(b) == 0 {
+		return tmp, false, false
+	}
+	neg = b[0]&0x80 != 0
+	// Skip sign-extension bytes so that the common short values take the
+	// int64 path.
+	i := 0
+	for i < len(b)-1 && ((b[i] == 0 && b[i+1]&0x80 == 0) || (b[i] == 0xff && b[i+1]&0x80 != 0)) {
+		i++
+	}
+	b = b[i:]
+	if len(b) <= 8 {
+		var v int64
+		if neg {
+			v = -1
+		}
+		for _, x := range b {
+			v = v<<8 | int64(x)
+		}
+		abs := uint64(v)
+		if neg {
+			abs = -abs
+		}
+		return strconv.AppendUint(tmp[:0], abs, 10), neg, true
+	}
+	z.SetBytes(b)
+	if neg {
+		// The value is z - 2^(8*len(b)); its absolute value is the
+		// difference the other way round.
+		var m big.Int
+		m.Lsh(big.NewInt(1), uint(8*len(b)))
+		z.Sub(&m, z)
+	}
+	return z.Append(tmp[:0], 10), neg, true
+}
+
+// appendString appends s as a JSON string. It escapes '"', '\\', control
+// characters (\b \f \n \r \t in short form, others as \u00XX) and U+2028,
+// U+2029 (so the text is also valid JavaScript), and writes everything else
+// as UTF-8. It returns false when s is not valid UTF-8.
+func appendString(dst []byte, s []byte) ([]byte, bool) {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return dst, false
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			start = i + size
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"'), true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendUUID appends 16 bytes as a JSON string in the canonical 8-4-4-4-12
+// lower-case hexadecimal form.
+func appendUUID(dst []byte, b []byte) []byte {
+	dst = append(dst, '"')
+	for i, x := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, hexDigits[x>>4], hexDigits[x&0xf])
+	}
+	return append(dst, '"')
+}
+
+// validEmail reports whether s, already trimmed, is an email address by the
+// rule in docs/type-mapping.md: valid UTF-8 with exactly one '@', a
+// non-empty local part, a domain of at least two non-empty dot-separated
+// labels, and no whitespace or control characters anywhere.
+func validEmail(s []byte) bool {
+	at := bytes.IndexByte(s, '@')
+	if at <= 0 || bytes.IndexByte(s[at+1:], '@') >= 0 {
+		return false
+	}
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b <= ' ' || b == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if (r == utf8.RuneError && size == 1) || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+		i += size
+	}
+	domain := s[at+1:]
+	if bytes.IndexByte(domain, '.') < 0 {
+		return false
+	}
+	for label := range bytes.SplitSeq(domain, []byte{'.'}) {
+		if len(label) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isBlank reports whether s is empty or only white space.
+func isBlank(s []byte) bool {
+	return len(bytes.TrimSpace(s)) == 0
+}
+
+// civil returns the proleptic Gregorian date of a day count since
+// 1970-01-01, using the days-to-civil algorithm by Howard Hinnant.
+func civil(days int64) (year int64, month, day int) {
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
+	mp := (5*doy + 2) / 153                                // [0, 11]
+	day = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp + 3)
+	if month > 12 {
+		month -= 12
+	}
+	year = yoe + era*400
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
+}
+
+// Day counts of 0000-01-01 and 9999-12-31 relative to 1970-01-01.
+const (
+	minDay = -719528
+	maxDay = 2932896
+)
+
+// appendDate appends a day count since 1970-01-01 as "YYYY-MM-DD"
+// (quoted). It returns false for dates outside years 0000 to 9999.
+func appendDate(dst []byte, days int64) ([]byte, bool) {
+	if days < minDay || days > maxDay {
+		return dst, false
+	}
+	y, m, d := civil(days)
+	dst = append(dst, '"')
+	dst = appendDateDigits(dst, y, m, d)
+	return append(dst, '"'), true
+}
+
+func appendDateDigits(dst []byte, y int64, m, d int) []byte {
+	dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	dst = append2(dst, m)
+	dst = append(dst, '-')
+	return append2(dst, d)
+}
+
+func append2(dst []byte, v int) []byte {
+	return append(dst, byte('0'+v/10), byte('0'+v%10))
+}
+
+// appendFraction appends "." and the nanoseconds ns with trailing zeros
+// removed, or nothing when ns is 0.
+func appendFraction(dst []byte, ns int64) []byte {
+	if ns == 0 {
+		return dst
+	}
+	var digits [9]byte
+	for i := 8; i >= 0; i-- {
+		digits[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	n := 9
+	for digits[n-1] == '0' {
+		n--
+	}
+	dst = append(dst, '.')
+	return append(dst, digits[:n]...)
+}
+
+func floorDivMod(a, b int64) (q, r int64) {
+	q, r = a/b, a%b
+	if r < 0 {
+		q--
+		r += b
+	}
+	return q, r
+}
+
+// appendTimestamp appends an instant, given as seconds and nanoseconds since
+// 1970-01-01T00:00:00Z, as a quoted RFC 3339 UTC text with only the needed
+// fraction digits. It returns false outside years 0000 to 9999.
+func appendTimestamp(dst []byte, secs, nanos int64) ([]byte, bool) {
+	days, sod := floorDivMod(secs, 86400)
+	if days < minDay || days > maxDay {
+		return dst, false
+	}
+	y, m, d := civil(days)
+	dst = append(dst, '"')
+	dst = appendDateDigits(dst, y, m, d)
+	dst = append(dst, 'T')
+	dst = appendClock(dst, sod, nanos)
+	return append(dst, 'Z', '"'), true
+}
+
+func appendClock(dst []byte, sod, nanos int64) []byte {
+	dst = append2(dst, int(sod/3600))
+	dst = append(dst, ':')
+	dst = append2(dst, int(sod/60%60))
+	dst = append(dst, ':')
+	dst = append2(dst, int(sod%60))
+	return appendFraction(dst, nanos)
+}
+
+// unitsPerSecond is the number of a time unit's ticks in a second, indexed
+// by snapshot.Unit (millis, micros, nanos).
+var unitsPerSecond = [...]int64{1: 1e3, 2: 1e6, 3: 1e9}
+
+// appendTimestampUnits appends a timestamp of v ticks of a unit (see
+// unitsPerSecond) since the epoch.
+func appendTimestampUnits(dst []byte, v, perSecond int64) ([]byte, bool) {
+	secs, frac := floorDivMod(v, perSecond)
+	return appendTimestamp(dst, secs, frac*(1e9/perSecond))
+}
+
+// julianEpoch is the Julian day number of 1970-01-01.
+const julianEpoch = 2440588
+
+// appendInt96 appends an INT96 timestamp: 8 bytes of nanoseconds within the
+// day, then 4 bytes of Julian day number, both little-endian.
+func appendInt96(dst []byte, b []byte) ([]byte, bool) {
+	if len(b) != 12 {
+		return dst, false
+	}
+	nod := int64(binary.LittleEndian.Uint64(b))
+	julian := int64(int32(binary.LittleEndian.Uint32(b[8:])))
+	extraSecs, nanos := floorDivMod(nod, 1e9)
+	secs := (julian-julianEpoch)*86400 + extraSecs
+	return appendTimestamp(dst, secs, nanos)
+}
+
+// appendTime appends a time of day of v ticks of a unit as "HH:MM:SS[.f]",
+// quoted. It returns false outside 00:00:00 to 23:59:59.999999999.
+func appendTime(dst []byte, v, perSecond int64) ([]byte, bool) {
+	if v < 0 || v >= 86400*perSecond {
+		return dst, false
+	}
+	dst = append(dst, '"')
+	dst = appendClock(dst, v/perSecond, v%perSecond*(1e9/perSecond))
+	return append(dst, '"'), true
+}

@@ -1,0 +1,69 @@
+// Package syncrun starts runs of a sync on Temporal, waits for them and
+// renders their summaries; the starter command is a thin layer over it.
+package syncrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/sprigsync/sprigsync/syncworker"
+	"github.com/sprigsync/sprigsync/workflows"
+)
+
+// ErrAlreadyRunning marks a start refused because the sync has a run in
+// progress.
+var ErrAlreadyRunning = errors.New("sync is already running")
+
+// Start starts a run of the sync in.SyncID on taskQueue (default
+// syncworker.DefaultTaskQueue). The workflow id is the sync id, so two runs
+// of one sync never overlap: when one is running, Start returns an error
+// wrapping ErrAlreadyRunning that names it, instead of attaching to it.
+func Start(ctx context.Context, c client.Client, taskQueue string, in workflows.SyncInput) (client.WorkflowRun, error) {
+	if in.SyncID == "" {
+		return nil, errors.New("sync id is empty: name the sync (it is the workflow id)")
+	}
+	if taskQueue == "" {
+		taskQueue = syncworker.DefaultTaskQueue
+	}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       in.SyncID,
+		TaskQueue:                                taskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflows.SyncWorkflowName, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil, fmt.Errorf("%w: sync %q has run %s in progress; wait for it to finish, or "+
+			"follow it in the Temporal UI", ErrAlreadyRunning, in.SyncID, started.RunId)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start a run of sync %q: %w", in.SyncID, err)
+	}
+	return run, nil
+}
+
+// Wait waits for a run to end and returns its summary. A failed run
+// returns its summary too (as far as the run got), with the error.
+func Wait(ctx context.Context, run client.WorkflowRun) (workflows.Summary, error) {
+	var sum workflows.Summary
+	err := run.Get(ctx, &sum)
+	if err == nil {
+		return sum, nil
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == "SyncFailed" && appErr.HasDetails() {
+		if derr := appErr.Details(&sum); derr == nil {
+			return sum, errors.New(sum.Error)
+		}
+	}
+	if errors.As(err, &appErr) {
+		sum.Status = workflows.StatusFailed
+		sum.Error = appErr.Message()
+		return sum, errors.New(appErr.Message())
+	}
+	return sum, err
+}

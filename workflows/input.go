@@ -1,0 +1,185 @@
+// Package workflows holds SyncWorkflow, one run of a sync: read the newest
+// snapshot, diff it with the baseline, upsert the changed users to Sprig in
+// rate-limited batches, and advance the baseline for the users Sprig
+// accepted.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sprigsync/sprigsync/delivery"
+	"github.com/sprigsync/sprigsync/mapping"
+	"github.com/sprigsync/sprigsync/plan"
+	"github.com/sprigsync/sprigsync/state"
+)
+
+// Defaults for SyncInput's zero values.
+const (
+	DefaultEnvironment = "production"
+	DefaultRateLimit   = 100.0
+	DefaultBatchSize   = 1000
+	DefaultParallelism = 4
+	// MaxParallelism bounds the batches in flight, and so the pending
+	// activities of a run, far below Temporal's limit of 2,000.
+	MaxParallelism = 64
+)
+
+// SyncInput is the input of SyncWorkflow: what a person fills in on the
+// Temporal UI's Start Workflow form. It never holds an API key: the worker
+// reads one key per environment from its own environment. Zero values mean
+// the defaults named on each field.
+type SyncInput struct {
+	// SyncID names the sync. Its runs share the baseline stored under this
+	// id. Default: the workflow id.
+	SyncID string `json:"syncId,omitempty"`
+
+	// Snapshot is the location of the snapshot on the worker: a Parquet
+	// file, a directory of part files, or a glob.
+	Snapshot string `json:"snapshot"`
+
+	// Mapping says which columns become the userId, the email address and
+	// the attributes.
+	mapping.Config
+
+	// Environment is the Sprig environment written to, "production" or
+	// "development"; the worker holds one API key for each. Default
+	// "production".
+	Environment string `json:"environment,omitempty"`
+
+	// RateLimit is the most requests per second sent to Sprig, over all
+	// batches of the run together. Default 100; Sprig allows 1,000 on
+	// Enterprise plans.
+	RateLimit float64 `json:"rateLimit,omitempty"`
+
+	// BatchSize is the most users in one batch. Default 1,000. Smaller
+	// changesets are cut into Parallelism equal batches.
+	BatchSize int `json:"batchSize,omitempty"`
+
+	// Parallelism is the most batches in flight at once. Default 4, at
+	// most 64.
+	Parallelism int `json:"parallelism,omitempty"`
+
+	// Guard stops a run whose snapshot looks wrong before anything is sent.
+	plan.Guard
+
+	// Resume carries a run's progress across continue-as-new. Leave it
+	// empty when starting a run.
+	Resume *RunState `json:"resume,omitempty"`
+}
+
+// withDefaults returns the input with its zero values replaced by the
+// defaults, or an error naming the first invalid field.
+func (in SyncInput) withDefaults(workflowID string) (SyncInput, error) {
+	if in.SyncID == "" {
+		in.SyncID = workflowID
+	}
+	if err := state.CheckID("syncId", in.SyncID); err != nil {
+		return in, err
+	}
+	if in.Snapshot == "" {
+		return in, errors.New("snapshot is empty: set it to a Parquet file, a directory of " +
+			"part files or a glob on the worker")
+	}
+	if in.Environment == "" {
+		in.Environment = DefaultEnvironment
+	}
+	if in.Environment != "production" && in.Environment != "development" {
+		return in, fmt.Errorf("environment %q is not known: use \"production\" or \"development\"",
+			in.Environment)
+	}
+	switch {
+	case in.RateLimit == 0:
+		in.RateLimit = DefaultRateLimit
+	case in.RateLimit < 0 || in.RateLimit > 100_000:
+		return in, fmt.Errorf("rateLimit %g is out of range: use 0 < rateLimit <= 100000 "+
+			"requests per second", in.RateLimit)
+	}
+	switch {
+	case in.BatchSize == 0:
+		in.BatchSize = DefaultBatchSize
+	case in.BatchSize < 0 || in.BatchSize > 1_000_000:
+		return in, fmt.Errorf("batchSize %d is out of range: use 1 to 1000000", in.BatchSize)
+	}
+	switch {
+	case in.Parallelism == 0:
+		in.Parallelism = DefaultParallelism
+	case in.Parallelism < 0 || in.Parallelism > MaxParallelism:
+		return in, fmt.Errorf("parallelism %d is out of range: use 1 to %d",
+			in.Parallelism, MaxParallelism)
+	}
+	if in.MaxChangedShare < 0 {
+		return in, fmt.Errorf("maxChangedShare %g is negative: use a share from 0 to 1",
+			in.MaxChangedShare)
+	}
+	return in, nil
+}
+
+// RunState is a run's progress, carried across continue-as-new.
+type RunState struct {
+	RunID     string      `json:"runId"`
+	StartedAt time.Time   `json:"startedAt"`
+	Plan      plan.Result `json:"plan"`
+	Layout    Layout      `json:"layout"`
+	// NextBatch is the first batch not yet started; every batch below it
+	// has settled.
+	NextBatch int         `json:"nextBatch"`
+	Totals    BatchTotals `json:"totals"`
+}
+
+// Layout is how a changeset is cut into batches: Batches batches of Size
+// users, the last one shorter.
+type Layout struct {
+	Changes int `json:"changes"`
+	Batches int `json:"batches"`
+	Size    int `json:"size"`
+}
+
+// Range returns the changeset indexes [start, end) of batch b.
+func (l Layout) Range(b int) (int, int) {
+	start := b * l.Size
+	return start, min(start+l.Size, l.Changes)
+}
+
+// NewLayout cuts a changeset of n users into batches of at most batchSize
+// users, using a multiple of parallelism batches of equal size where it can,
+// so that every round of the sliding window keeps all its slots busy until
+// the end of the run.
+func NewLayout(n, batchSize, parallelism int) Layout {
+	if n == 0 {
+		return Layout{}
+	}
+	batches := (n + batchSize - 1) / batchSize
+	if rem := batches % parallelism; rem != 0 {
+		batches += parallelism - rem
+	}
+	batches = min(batches, n)
+	size := (n + batches - 1) / batches
+	return Layout{Changes: n, Batches: (n + size - 1) / size, Size: size}
+}
+
+// BatchTotals adds up the results of settled batches.
+type BatchTotals struct {
+	Batches    int                  `json:"batches"`
+	Accepted   int64                `json:"accepted"`
+	Rejected   int64                `json:"rejected"`
+	Requests   int64                `json:"requests"`
+	Attempts   int64                `json:"attempts"`
+	Retries    delivery.Retries     `json:"retries"`
+	Rejections []delivery.Rejection `json:"rejections,omitempty"`
+}
+
+func (t *BatchTotals) add(r delivery.Result) {
+	t.Batches++
+	t.Accepted += int64(r.Accepted)
+	t.Rejected += int64(r.Rejected)
+	t.Requests += r.Requests
+	t.Attempts += int64(r.Attempts)
+	t.Retries = t.Retries.Add(r.Retries)
+	for _, rej := range r.Rejections {
+		if len(t.Rejections) < delivery.RejectionSample {
+			t.Rejections = append(t.Rejections, rej)
+		}
+	}
+}
