@@ -15,7 +15,8 @@ func Format(w io.Writer, s workflows.Summary) {
 	if s.Error != "" {
 		fmt.Fprintf(&b, "  error:     %s\n", s.Error)
 	}
-	fmt.Fprintf(&b, "  snapshot:  %s (%d files, %d rows)\n", s.Snapshot, s.Files, s.Rows)
+	fmt.Fprintf(&b, "  snapshot:  %s (%s, %s)\n", s.Snapshot, plural(s.Files, "file"),
+		plural(int(s.Rows), "row"))
 	fmt.Fprintf(&b, "  diff:      %d added, %d changed, %d unchanged, %d removed, "+
 		"%d invalid, %d duplicate\n", s.Added, s.Changed, s.Unchanged, s.Removed, s.Invalid,
 		s.Duplicate)
@@ -44,4 +45,11 @@ func Format(w io.Writer, s workflows.Summary) {
 		}
 	}
 	io.WriteString(w, b.String())
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
