@@ -41,7 +41,7 @@ func writeRejections(store state.Store, syncID, runID string) (string, int64, er
 		}
 		last := map[int]state.Outcome{}
 		var indexes []int
-		err := state.ReadOutcomes(store, name, -1, func(o *state.Outcome) error {
+		_, err := state.ReadOutcomes(store, name, -1, func(o *state.Outcome) error {
 			if _, seen := last[o.Index]; !seen {
 				indexes = append(indexes, o.Index)
 			}

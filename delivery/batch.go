@@ -2,17 +2,19 @@
 // user, paced to a rate limit, with retries for rate limiting, server errors
 // and network errors, and a durable record of every settled user.
 //
-// A batch can stop at any moment (a crash, a cancelled activity) and resume
-// from its last Checkpoint: the users below Checkpoint.Next are settled and
-// recorded, and the users sent after it are sent again. Upserts are
-// idempotent, so the cost of a resume is those repeated requests, bounded by
-// the requests in flight plus one checkpoint interval at the batch's rate.
+// A batch can stop at any moment (a crash, a cancelled activity) and resume:
+// its outcome log lists every user that settled, and the next attempt sends
+// only the others. Outcomes reach the log's file once per checkpoint
+// interval, so a crash repeats at most the requests in flight plus one
+// checkpoint interval's worth at the batch's rate. Upserts are idempotent,
+// so a repeated request costs only its share of the rate limit.
 package delivery
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,14 +49,13 @@ func (r Retries) Add(o Retries) Retries {
 // Total returns the number of retries of every cause.
 func (r Retries) Total() int64 { return r.RateLimited + r.ServerError + r.Network }
 
-// Checkpoint is a batch's durable progress. It is small and JSON-friendly,
-// so an activity can store it as heartbeat details.
+// Checkpoint is a batch's progress and counters across attempts. It is
+// small and JSON-friendly, so an activity can store it as heartbeat details.
 type Checkpoint struct {
 	// Next is the changeset index below which every user of the batch is
-	// settled (accepted or rejected) and recorded in the outcome log.
+	// settled (accepted or rejected) and recorded in the outcome log. It
+	// shows progress; a resumed batch reads what settled from the log.
 	Next int `json:"next"`
-	// OutcomesSize is the size of the outcome log when Next was recorded.
-	OutcomesSize int64 `json:"outcomesSize"`
 	// Requests counts every request sent, across attempts of the batch.
 	Requests int64 `json:"requests"`
 	// Retries counts retried requests across attempts of the batch.
@@ -88,8 +89,8 @@ type Options struct {
 	// to OnCheckpoint. Default 1 s.
 	CheckpointEvery time.Duration
 
-	// Resume is the checkpoint to continue from; the zero value starts the
-	// batch from Start.
+	// Resume is the last checkpoint of an earlier attempt, whose counters
+	// the batch continues; the zero value starts them at zero.
 	Resume Checkpoint
 	// OnCheckpoint receives each durable checkpoint, for example to
 	// record it as an activity heartbeat.
@@ -166,26 +167,39 @@ var ErrGaveUp = errors.New("gave up after repeated retryable errors")
 // Send sends the batch's unsettled users and records every outcome. It
 // returns the batch's result once every user is settled. A returned error
 // wraps ErrAuth (stop the run), ErrGaveUp (retry later), a context error,
-// or a state store error; the checkpoint passed to OnCheckpoint before it
-// stays valid in every case.
+// or a state store error.
+//
+// The batch's outcome log is the record of what has settled: Send reads it
+// first and sends only the users it does not list, whether an earlier
+// attempt crashed, a worker stopped, or the run was reset to before the
+// batch.
 func Send(ctx context.Context, s Sender, opts Options) (Result, error) {
 	opts.defaults()
 	start := time.Now()
 	cp := opts.Resume
-	if cp.Next < opts.Start {
-		cp = Checkpoint{Next: opts.Start, Requests: cp.Requests, Retries: cp.Retries,
-			Attempts: cp.Attempts}
-	}
 	cp.Attempts++
 	name := state.BatchOutcomesName(opts.SyncID, opts.RunID, opts.Batch)
-	log, err := state.NewOutcomeLog(opts.Store, name, cp.OutcomesSize)
+	settled := make([]bool, opts.End-opts.Start)
+	size, err := state.ReadOutcomes(opts.Store, name, -1, func(o *state.Outcome) error {
+		if o.Index < opts.Start || o.Index >= opts.End {
+			return fmt.Errorf("outcome log %q has index %d outside the batch [%d, %d)",
+				name, o.Index, opts.Start, opts.End)
+		}
+		settled[o.Index-opts.Start] = true
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	log, err := state.NewOutcomeLog(opts.Store, name, size)
 	if err != nil {
 		return Result{}, err
 	}
 
-	r := &run{opts: opts, sender: s, log: log, cp: cp,
-		settled: make([]bool, opts.End-cp.Next),
+	r := &run{opts: opts, sender: s, log: log, cp: cp, settled: settled,
+		pending: slices.Clone(settled),
 		limiter: rate.NewLimiter(rate.Limit(opts.Rate), 1)}
+	r.advance()
 	runErr := r.send(ctx)
 	closeErr := log.Close()
 	if runErr != nil {
@@ -210,12 +224,10 @@ func Summarize(store state.Store, syncID, runID string, batch, start, end int) (
 	res := Result{Batch: batch, Users: end - start}
 	last := make(map[int]state.Outcome)
 	name := state.BatchOutcomesName(syncID, runID, batch)
-	err := state.ReadOutcomes(store, name, -1, func(o *state.Outcome) error {
-		if o.Index < start || o.Index >= end {
-			return fmt.Errorf("outcome log %q has index %d outside the batch [%d, %d)",
-				name, o.Index, start, end)
+	_, err := state.ReadOutcomes(store, name, -1, func(o *state.Outcome) error {
+		if o.Index >= start && o.Index < end {
+			last[o.Index] = *o
 		}
-		last[o.Index] = *o
 		return nil
 	})
 	if err != nil {
@@ -256,12 +268,22 @@ type run struct {
 	log     *state.OutcomeLog
 	limiter *rate.Limiter
 
-	// Owned by the collector goroutine.
+	// Owned by the collector goroutine: settled[i] is true once change
+	// opts.Start+i is recorded in the outcome log.
 	cp      Checkpoint
-	settled []bool // settled[i] is change cp0+i, where cp0 is the first Next
+	settled []bool
+	// pending[i] is false for the changes to send; it is read-only.
+	pending []bool
 
 	pauseMu    sync.Mutex
 	pauseUntil time.Time
+}
+
+// advance moves the checkpoint past every settled change at its front.
+func (r *run) advance() {
+	for r.cp.Next < r.opts.End && r.settled[r.cp.Next-r.opts.Start] {
+		r.cp.Next++
+	}
 }
 
 func (r *run) send(ctx context.Context) error {
@@ -277,6 +299,9 @@ func (r *run) send(ctx context.Context) error {
 		defer close(jobs)
 		readErr = state.ReadChanges(r.opts.Store, state.RunName(r.opts.SyncID, r.opts.RunID, "changeset"),
 			first, r.opts.End, func(i int, c *state.Change) error {
+				if r.pending[i-r.opts.Start] {
+					return nil
+				}
 				j := job{index: i, change: *c}
 				j.change.Body = append([]byte(nil), c.Body...)
 				select {
@@ -308,7 +333,7 @@ func (r *run) send(ctx context.Context) error {
 		close(done)
 	}()
 
-	err := r.collect(ctx, first, done)
+	err := r.collect(ctx, done)
 	if err != nil {
 		cancel(err)
 		for range done {
@@ -326,18 +351,14 @@ func (r *run) send(ctx context.Context) error {
 
 // collect records settled users in the outcome log, advances the
 // checkpoint past every settled prefix and reports it now and then.
-func (r *run) collect(ctx context.Context, first int, done <-chan settledJob) error {
+func (r *run) collect(ctx context.Context, done <-chan settledJob) error {
 	ticker := time.NewTicker(r.opts.CheckpointEvery)
 	defer ticker.Stop()
 	report := func() error {
-		size, err := r.log.Sync()
-		if err != nil {
+		if _, err := r.log.Sync(); err != nil {
 			return err
 		}
-		for r.cp.Next < r.opts.End && r.settled[r.cp.Next-first] {
-			r.cp.Next++
-		}
-		r.cp.OutcomesSize = size
+		r.advance()
 		if r.opts.OnCheckpoint != nil {
 			r.opts.OnCheckpoint(r.cp)
 		}
@@ -352,7 +373,7 @@ func (r *run) collect(ctx context.Context, first int, done <-chan settledJob) er
 			if err := r.log.Add(s.outcome); err != nil {
 				return err
 			}
-			r.settled[s.job.index-first] = true
+			r.settled[s.job.index-r.opts.Start] = true
 			r.cp.Requests += s.requests
 			r.cp.Retries = r.cp.Retries.Add(s.retries)
 		case <-ticker.C:
@@ -366,7 +387,7 @@ func (r *run) collect(ctx context.Context, first int, done <-chan settledJob) er
 				if err := r.log.Add(s.outcome); err != nil {
 					return err
 				}
-				r.settled[s.job.index-first] = true
+				r.settled[s.job.index-r.opts.Start] = true
 				r.cp.Requests += s.requests
 				r.cp.Retries = r.cp.Retries.Add(s.retries)
 			}
@@ -432,11 +453,16 @@ func (r *run) sendOne(ctx context.Context, j job) (settledJob, error) {
 		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
 			delay = apiErr.RetryAfter
 		}
-		if class == sprig.RateLimited {
+		switch class {
+		case sprig.RateLimited:
 			// Sprig's limit is per account: every sender of the batch waits,
 			// and the batch slows down until requests succeed again.
 			r.pause(delay)
 			r.slowDown()
+		case sprig.NetworkError:
+			// Sprig is unreachable: every sender waits, so an outage costs a
+			// few attempts per batch, not one per user in flight.
+			r.pause(delay)
 		}
 		timer := time.NewTimer(delay)
 		select {

@@ -89,7 +89,7 @@ func acceptedEntries(store Store, syncID, runID string) ([]Entry, error) {
 		if !strings.HasSuffix(name, ".outcomes") {
 			continue
 		}
-		err := ReadOutcomes(store, name, -1, func(o *Outcome) error {
+		_, err := ReadOutcomes(store, name, -1, func(o *Outcome) error {
 			if o.Result == Accepted {
 				entries = append(entries, Entry{Key: o.Key, Fingerprint: o.Fingerprint})
 			}

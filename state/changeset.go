@@ -146,7 +146,13 @@ func ReadChanges(store Store, name string, start, end int, fn func(i int, c *Cha
 	return nil
 }
 
-func readBytes(r *bufio.Reader, buf []byte) ([]byte, error) {
+// byteReader is what readBytes reads from.
+type byteReader interface {
+	io.Reader
+	io.ByteReader
+}
+
+func readBytes(r byteReader, buf []byte) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
 		return nil, err

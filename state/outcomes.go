@@ -91,63 +91,90 @@ func (l *OutcomeLog) Close() error {
 
 // ReadOutcomes calls fn for every outcome in the first size bytes of the
 // log name (all of it when size is negative), in the order they were added.
-// A missing log has no outcomes. A record cut short at the end, as a crash
-// during a write leaves it, is ignored.
-func ReadOutcomes(store Store, name string, size int64, fn func(o *Outcome) error) error {
+// It returns the size of the complete records it read: a record cut short
+// at the end, as a crash during a write leaves it, is ignored, and appending
+// after that size continues the log. A missing log has no outcomes.
+func ReadOutcomes(store Store, name string, size int64, fn func(o *Outcome) error) (int64, error) {
 	r, err := store.Open(name)
 	if errors.Is(err, ErrNotFound) {
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer r.Close()
 	if size < 0 || size > r.Size() {
 		size = r.Size()
 	}
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
-	var o Outcome
+	cr := &countingReader{r: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)}
+	var complete int64
 	var head [25]byte
 	for {
-		idx, err := binary.ReadUvarint(br)
+		o, err := readOutcome(cr, head[:])
 		if err != nil {
-			return tornTail(name, err)
-		}
-		if _, err := io.ReadFull(br, head[:]); err != nil {
-			return tornTail(name, err)
-		}
-		e := getEntry(head[1:])
-		o = Outcome{Index: int(idx), Result: Result(head[0]), Key: e.Key, Fingerprint: e.Fingerprint}
-		switch o.Result {
-		case Accepted:
-		case Rejected:
-			status, err := binary.ReadUvarint(br)
-			if err != nil {
-				return tornTail(name, err)
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return complete, nil
 			}
-			o.Status = int(status)
-			id, err := readBytes(br, nil)
-			if err != nil {
-				return tornTail(name, err)
-			}
-			reason, err := readBytes(br, nil)
-			if err != nil {
-				return tornTail(name, err)
-			}
-			o.UserID, o.Reason = string(id), string(reason)
-		default:
-			return fmt.Errorf("outcome log %q is damaged: unknown result %d", name, o.Result)
+			return complete, fmt.Errorf("read outcomes %q: %w", name, err)
 		}
+		complete = cr.n
 		if err := fn(&o); err != nil {
-			return err
+			return complete, err
 		}
 	}
 }
 
-// tornTail ends reading at a record cut short by the end of the log.
-func tornTail(name string, err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil
+func readOutcome(r *countingReader, head []byte) (Outcome, error) {
+	idx, err := binary.ReadUvarint(r)
+	if err != nil {
+		return Outcome{}, err
 	}
-	return fmt.Errorf("read outcomes %q: %w", name, err)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return Outcome{}, err
+	}
+	e := getEntry(head[1:])
+	o := Outcome{Index: int(idx), Result: Result(head[0]), Key: e.Key, Fingerprint: e.Fingerprint}
+	switch o.Result {
+	case Accepted:
+		return o, nil
+	case Rejected:
+	default:
+		return o, fmt.Errorf("the log is damaged: unknown result %d", o.Result)
+	}
+	status, err := binary.ReadUvarint(r)
+	if err != nil {
+		return o, err
+	}
+	o.Status = int(status)
+	id, err := readBytes(r, nil)
+	if err != nil {
+		return o, err
+	}
+	reason, err := readBytes(r, nil)
+	if err != nil {
+		return o, err
+	}
+	o.UserID, o.Reason = string(id), string(reason)
+	return o, nil
 }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r *bufio.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
+}
+

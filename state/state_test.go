@@ -192,7 +192,7 @@ func TestOutcomeLogResume(t *testing.T) {
 	full.Close()
 
 	var got []Outcome
-	err = ReadOutcomes(store, "o", cut, func(o *Outcome) error {
+	_, err = ReadOutcomes(store, "o", cut, func(o *Outcome) error {
 		got = append(got, *o)
 		return nil
 	})

@@ -168,6 +168,9 @@ type BatchTotals struct {
 	Attempts   int64                `json:"attempts"`
 	Retries    delivery.Retries     `json:"retries"`
 	Rejections []delivery.Rejection `json:"rejections,omitempty"`
+	// RetriedBatches has the first RejectionSample batches that needed
+	// retries or more than one attempt.
+	RetriedBatches []delivery.Result `json:"retriedBatches,omitempty"`
 }
 
 func (t *BatchTotals) add(r delivery.Result) {
@@ -181,5 +184,9 @@ func (t *BatchTotals) add(r delivery.Result) {
 		if len(t.Rejections) < delivery.RejectionSample {
 			t.Rejections = append(t.Rejections, rej)
 		}
+	}
+	if (r.Retries.Total() > 0 || r.Attempts > 1) && len(t.RetriedBatches) < delivery.RejectionSample {
+		r.Rejections = nil
+		t.RetriedBatches = append(t.RetriedBatches, r)
 	}
 }

@@ -61,6 +61,10 @@ type Summary struct {
 
 	Duration delivery.Duration `json:"duration"`
 
+	// RetriedBatches has the first batches that needed retries or more
+	// than one attempt, without their rejections.
+	RetriedBatches []delivery.Result `json:"retriedBatches,omitempty"`
+
 	// Rejections has the first rejected users; the run's
 	// "rejections.jsonl" in the state store has all of them.
 	Rejections []delivery.Rejection `json:"rejections,omitempty"`
@@ -78,7 +82,14 @@ type Progress struct {
 	Changes  int    `json:"changes"`
 	Accepted int64  `json:"accepted"`
 	Rejected int64  `json:"rejected"`
+	// Recent has the last settled batches, newest last, without their
+	// rejections. The Temporal UI shows each in-flight batch's checkpoint
+	// as its pending activity's heartbeat details.
+	Recent []delivery.Result `json:"recent,omitempty"`
 }
+
+// RecentBatches is how many settled batches Progress.Recent keeps.
+const RecentBatches = 10
 
 var acts *activities.Activities
 
@@ -95,7 +106,13 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (Summary, error) {
 	}
 	st := in.Resume
 	if st == nil {
-		st = &RunState{RunID: info.WorkflowExecution.RunID, StartedAt: workflow.Now(ctx)}
+		// After a Reset the run id changes, but the run's objects in the
+		// state store keep the id of the run that planned them.
+		runID := info.OriginalRunID
+		if runID == "" {
+			runID = info.WorkflowExecution.RunID
+		}
+		st = &RunState{RunID: runID, StartedAt: workflow.Now(ctx)}
 	}
 	sum := Summary{SyncID: in.SyncID, RunID: st.RunID, Snapshot: in.Snapshot,
 		Environment: in.Environment}
@@ -196,6 +213,7 @@ func summarize(ctx workflow.Context, sum Summary, st *RunState, fin activities.F
 	sum.Unsent = sum.Changes - t.Accepted - t.Rejected
 	sum.Batches, sum.BatchAttempts = st.Layout.Batches, t.Attempts
 	sum.Rejections = t.Rejections
+	sum.RetriedBatches = t.RetriedBatches
 	sum.BaselineUsers = fin.Baseline.Users
 	sum.Duration = delivery.Duration(workflow.Now(ctx).Sub(st.StartedAt))
 	sum.Status = StatusCompleted

@@ -156,7 +156,9 @@ func TestSyncWorkflowCompletes(t *testing.T) {
 		Status: StatusCompletedWithRejections,
 		Counts: plan.Counts{Files: 1, Rows: 12, Added: 8, Changed: 2, Unchanged: 2}, Changes: 10, Accepted: 9, Rejected: 1, Requests: 10,
 		Retries: delivery.Retries{RateLimited: 2}, Batches: 4, BatchAttempts: 4, BaselineUsers: 9,
-		Rejections: []delivery.Rejection{{UserID: "u4", Status: 400, Reason: "Invalid email"}}}
+		Rejections: []delivery.Rejection{{UserID: "u4", Status: 400, Reason: "Invalid email"}},
+		RetriedBatches: []delivery.Result{{Batch: 1, Users: 3, Accepted: 2, Rejected: 1,
+			Requests: 3, Retries: delivery.Retries{RateLimited: 2}, Attempts: 1}}}
 	if diff := cmp.Diff(want, sum); diff != "" {
 		t.Fatalf("summary (-want +got):\n%s", diff)
 	}

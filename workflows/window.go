@@ -95,6 +95,11 @@ func (w *window) start(batch int) {
 			return
 		}
 		w.st.Totals.add(res)
+		res.Rejections = nil
+		w.progress.Recent = append(w.progress.Recent, res)
+		if len(w.progress.Recent) > RecentBatches {
+			w.progress.Recent = slices.Clone(w.progress.Recent[1:])
+		}
 		w.progress.Settled = w.st.Totals.Batches
 		w.progress.Accepted, w.progress.Rejected = w.st.Totals.Accepted, w.st.Totals.Rejected
 		workflow.SetCurrentDetails(w.ctx, fmt.Sprintf(
