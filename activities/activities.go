@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -30,6 +31,10 @@ const (
 	ErrTypeMissingKey      = "MissingAPIKey"
 )
 
+// HeartbeatInterval is how often the plan and finish activities record a
+// heartbeat; their heartbeat timeout must be a few times longer.
+const HeartbeatInterval = 2 * time.Second
+
 // NonRetryable lists the error types above, for retry policies.
 var NonRetryable = []string{ErrTypeInvalidInput, ErrTypeInvalidConfig, ErrTypeInvalidSnapshot,
 	ErrTypeGuard, ErrTypeAuth, ErrTypeMissingKey}
@@ -49,6 +54,41 @@ type Activities struct {
 	Clients map[string]Client
 	// Scan reads snapshots; nil means mapping.Scan.
 	Scan plan.ScanFunc
+
+	// Pause, when set, is called at named points of the activities
+	// ("plan": the snapshot is read but nothing is stored; "finish": the
+	// baseline is advanced but the run is not closed). It is a fault
+	// injection hook: tests make it block, then kill the worker there.
+	Pause func(ctx context.Context, point string)
+}
+
+func (a *Activities) pause(ctx context.Context, point string) {
+	if a.Pause != nil {
+		a.Pause(ctx, point)
+	}
+}
+
+// heartbeatEvery records a heartbeat every interval until the returned stop
+// is called, so that a long step without natural progress points still shows
+// that the worker is alive. A worker that dies stops heartbeating, and
+// Temporal retries the activity elsewhere after its heartbeat timeout.
+func heartbeatEvery(ctx context.Context, interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func (a *Activities) client(env string) (Client, error) {
@@ -132,10 +172,12 @@ func (a *Activities) Plan(ctx context.Context, in PlanInput) (plan.Result, error
 		return plan.Result{}, err
 	}
 
+	stop := heartbeatEvery(ctx, HeartbeatInterval)
+	defer stop()
 	res, err := plan.Run(ctx, plan.Input{
 		Store: a.Store, SyncID: in.SyncID, RunID: in.RunID, Snapshot: in.Snapshot,
 		Mapping: in.Mapping, Guard: in.Guard, Scan: a.Scan,
-		Progress: func(rows int64) { activity.RecordHeartbeat(ctx, rows) },
+		BeforeCommit: func() { a.pause(ctx, "plan") },
 	})
 	switch {
 	case errors.Is(err, mapping.ErrInvalidConfig):
@@ -216,11 +258,14 @@ type FinishResult struct {
 // Finish advances the baseline for the users Sprig accepted and writes the
 // full list of rejections to the run's "rejections.jsonl".
 func (a *Activities) Finish(ctx context.Context, in FinishInput) (FinishResult, error) {
+	stop := heartbeatEvery(ctx, HeartbeatInterval)
+	defer stop()
 	adv, err := state.Advance(a.Store, in.SyncID, in.RunID,
 		state.RunName(in.SyncID, in.RunID, plan.RemovedPart), in.Complete)
 	if err != nil {
 		return FinishResult{}, err
 	}
+	a.pause(ctx, "finish")
 	res := FinishResult{Baseline: adv}
 	res.TopReason, res.TopReasonCount, err = writeRejections(a.Store, in.SyncID, in.RunID)
 	if err != nil {

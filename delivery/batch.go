@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"golang.org/x/time/rate"
 
 	"github.com/sprigsync/sprigsync/sprig"
 	"github.com/sprigsync/sprigsync/state"
@@ -79,7 +78,8 @@ type Options struct {
 	// the rate with 250 ms responses, between 1 and 256.
 	Concurrency int
 	// MaxAttempts bounds the requests for one user in one run of Send;
-	// past it, Send returns a retryable error. Default 8.
+	// past it, Send returns a retryable error. Default 10, which outlasts
+	// a minute of outage at the default backoff.
 	MaxAttempts int
 	// InitialBackoff and MaxBackoff bound the delay between retries of one
 	// user (exponential, with jitter). Sprig's Retry-After overrides them.
@@ -105,7 +105,7 @@ func (o *Options) defaults() {
 		o.Concurrency = min(256, max(1, int(o.Rate/4)+1))
 	}
 	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 8
+		o.MaxAttempts = 10
 	}
 	if o.InitialBackoff <= 0 {
 		o.InitialBackoff = 500 * time.Millisecond
@@ -198,7 +198,7 @@ func Send(ctx context.Context, s Sender, opts Options) (Result, error) {
 
 	r := &run{opts: opts, sender: s, log: log, cp: cp, settled: settled,
 		pending: slices.Clone(settled),
-		limiter: rate.NewLimiter(rate.Limit(opts.Rate), 1)}
+		gate:    newGate(opts.Rate, opts.InitialBackoff, opts.MaxBackoff)}
 	r.advance()
 	runErr := r.send(ctx)
 	closeErr := log.Close()
@@ -263,10 +263,10 @@ type settledJob struct {
 }
 
 type run struct {
-	opts    Options
-	sender  Sender
-	log     *state.OutcomeLog
-	limiter *rate.Limiter
+	opts   Options
+	sender Sender
+	log    *state.OutcomeLog
+	gate   *gate
 
 	// Owned by the collector goroutine: settled[i] is true once change
 	// opts.Start+i is recorded in the outcome log.
@@ -274,9 +274,6 @@ type run struct {
 	settled []bool
 	// pending[i] is false for the changes to send; it is read-only.
 	pending []bool
-
-	pauseMu    sync.Mutex
-	pauseUntil time.Time
 }
 
 // advance moves the checkpoint past every settled change at its front.
@@ -409,15 +406,18 @@ func (r *run) sendOne(ctx context.Context, j job) (settledJob, error) {
 	bo.MaxElapsedTime = 0
 	bo.Reset()
 	for attempt := 1; ; attempt++ {
-		if err := r.waitTurn(ctx); err != nil {
+		if err := r.gate.wait(ctx); err != nil {
 			return s, err
 		}
 		err := r.sender.UpsertUser(ctx, j.change.Body)
 		s.requests++
 		class := sprig.Classify(err)
+		if class != sprig.NetworkError && class != sprig.Canceled {
+			r.gate.reachable()
+		}
 		switch class {
 		case sprig.Accepted:
-			r.speedUp()
+			r.gate.accepted()
 			s.outcome = state.Outcome{Index: j.index, Result: state.Accepted,
 				Key: j.change.Key, Fingerprint: j.change.Fingerprint}
 			return s, nil
@@ -457,73 +457,15 @@ func (r *run) sendOne(ctx context.Context, j job) (settledJob, error) {
 		case sprig.RateLimited:
 			// Sprig's limit is per account: every sender of the batch waits,
 			// and the batch slows down until requests succeed again.
-			r.pause(delay)
-			r.slowDown()
+			r.gate.rateLimited(delay)
 		case sprig.NetworkError:
-			// Sprig is unreachable: every sender waits, so an outage costs a
-			// few attempts per batch, not one per user in flight.
-			r.pause(delay)
-		}
-		timer := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return s, context.Cause(ctx)
-		case <-timer.C:
+			// Every sender waits while Sprig is unreachable; the gate lets
+			// one probe through per backoff step.
+			r.gate.unreachable()
+		default:
+			if err := sleep(ctx, delay); err != nil {
+				return s, err
+			}
 		}
 	}
 }
-
-// slowDown halves the batch's pace after a 429, down to one request per
-// second; speedUp gives back a hundredth of the configured rate per accepted
-// request. Together they settle just under a limit that Sprig enforces
-// below the configured rate.
-func (r *run) slowDown() {
-	r.pauseMu.Lock()
-	defer r.pauseMu.Unlock()
-	r.limiter.SetLimit(max(r.limiter.Limit()/2, 1))
-}
-
-func (r *run) speedUp() {
-	full := rate.Limit(r.opts.Rate)
-	if r.limiter.Limit() >= full {
-		return
-	}
-	r.pauseMu.Lock()
-	defer r.pauseMu.Unlock()
-	r.limiter.SetLimit(min(full, r.limiter.Limit()+full/100))
-}
-
-func (r *run) pause(d time.Duration) {
-	r.pauseMu.Lock()
-	defer r.pauseMu.Unlock()
-	if until := time.Now().Add(d); until.After(r.pauseUntil) {
-		r.pauseUntil = until
-	}
-}
-
-// waitTurn waits out a pause after a 429, then for the pacer.
-func (r *run) waitTurn(ctx context.Context) error {
-	r.pauseMu.Lock()
-	wait := time.Until(r.pauseUntil)
-	r.pauseMu.Unlock()
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return context.Cause(ctx)
-		case <-timer.C:
-		}
-	}
-	if err := r.limiter.Wait(ctx); err != nil {
-		if cause := context.Cause(ctx); cause != nil {
-			return cause
-		}
-		return err
-	}
-	return nil
-}
-
-// String formats the duration as time.Duration does.
-func (d Duration) String() string { return time.Duration(d).String() }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http/httptest"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,5 +188,58 @@ func TestRedact(t *testing.T) {
 		if got := Redact(tc.in, body); got != tc.want {
 			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// flakySender fails every request with a connection error while down is
+// set, and counts the requests it fails.
+type flakySender struct {
+	mu     sync.Mutex
+	down   bool
+	failed int
+	next   Sender
+}
+
+func (f *flakySender) UpsertUser(ctx context.Context, body []byte) error {
+	f.mu.Lock()
+	down := f.down
+	if down {
+		f.failed++
+	}
+	f.mu.Unlock()
+	if down {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	return f.next.UpsertUser(ctx, body)
+}
+
+func TestSendProbesDuringOutage(t *testing.T) {
+	store, srv, c := setup(t, 200, standin.Options{})
+	f := &flakySender{down: true, next: c}
+	opts := fastOptions(store, 0, 200)
+	opts.Concurrency = 16
+	opts.InitialBackoff, opts.MaxBackoff = 2*time.Millisecond, 50*time.Millisecond
+	time.AfterFunc(400*time.Millisecond, func() {
+		f.mu.Lock()
+		f.down = false
+		f.mu.Unlock()
+	})
+	res, err := Send(context.Background(), f, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 200 || len(srv.Users("production")) != 200 {
+		t.Fatalf("accepted %d, stand-in has %d users, want 200", res.Accepted, len(srv.Users("production")))
+	}
+	// The requests in flight when the outage starts fail (at most the 16
+	// senders), then one probe per backoff step: 2, 4, 8, 16, 32 and then
+	// every 50 ms make about 12 in 400 ms. Without the probe, each of the
+	// 16 senders would retry on its own, about 190 failures.
+	t.Logf("%d requests failed during the outage", f.failed)
+	if f.failed > 40 {
+		t.Fatalf("%d requests failed during the outage, want one probe per backoff step", f.failed)
+	}
+	if res.Retries.Network != int64(f.failed) {
+		t.Fatalf("network retries = %d, want the %d failed requests", res.Retries.Network, f.failed)
 	}
 }

@@ -52,6 +52,11 @@ type Input struct {
 
 	// Progress, when set, is called now and then with the rows read so far.
 	Progress func(rows int64)
+
+	// BeforeCommit, when set, is called after the snapshot is read and
+	// before anything is stored under the run's names. Tests use it to stop
+	// a worker in the middle of planning.
+	BeforeCommit func()
 }
 
 // SampleSize is how many invalid rows a Result carries; the run's
@@ -141,6 +146,9 @@ func Run(ctx context.Context, in Input) (Result, error) {
 	p.res.Removed = int64(len(removed))
 	if err := checkGuard(in.Guard, p.res); err != nil {
 		return p.res, err
+	}
+	if in.BeforeCommit != nil {
+		in.BeforeCommit()
 	}
 
 	// Write the changeset without the repeated users, then its companions.

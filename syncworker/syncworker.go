@@ -5,8 +5,10 @@
 package syncworker
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -44,6 +46,10 @@ type Config struct {
 	// MaxConcurrentBatches bounds the batch activities this worker runs
 	// at once. Default 64.
 	MaxConcurrentBatches int
+	// PauseAt and PauseFile inject a fault for tests: when an activity
+	// reaches the point PauseAt ("plan" or "finish"), the worker writes
+	// PauseFile and blocks there, so a test can kill it at that moment.
+	PauseAt, PauseFile string
 }
 
 // String describes the configuration without the API keys.
@@ -59,9 +65,12 @@ func (c Config) String() string {
 }
 
 // ConfigFromEnv reads the API keys from SPRIG_API_KEY_PRODUCTION and
-// SPRIG_API_KEY_DEVELOPMENT, and the Sprig URL from SPRIG_BASE_URL.
+// SPRIG_API_KEY_DEVELOPMENT, the Sprig URL from SPRIG_BASE_URL, and the
+// test-only fault injection from SPRIGSYNC_FAULT_PAUSE_AT and
+// SPRIGSYNC_FAULT_PAUSE_FILE.
 func ConfigFromEnv() Config {
-	c := Config{SprigURL: os.Getenv("SPRIG_BASE_URL"), APIKeys: map[string]string{}}
+	c := Config{SprigURL: os.Getenv("SPRIG_BASE_URL"), APIKeys: map[string]string{},
+		PauseAt: os.Getenv("SPRIGSYNC_FAULT_PAUSE_AT"), PauseFile: os.Getenv("SPRIGSYNC_FAULT_PAUSE_FILE")}
 	for _, env := range Environments {
 		if key := strings.TrimSpace(os.Getenv(activities.KeyVariable(env))); key != "" {
 			c.APIKeys[env] = key
@@ -98,6 +107,9 @@ func New(c client.Client, cfg Config) (worker.Worker, error) {
 		}
 		acts.Clients[env] = sc
 	}
+	if cfg.PauseAt != "" {
+		acts.Pause = pauseAt(cfg.PauseAt, cfg.PauseFile)
+	}
 	if len(acts.Clients) == 0 {
 		return nil, errors.New("no Sprig API key is set: set SPRIG_API_KEY_PRODUCTION or " +
 			"SPRIG_API_KEY_DEVELOPMENT (Sprig: Integrations > Enrichment > Data Import API)")
@@ -111,4 +123,19 @@ func New(c client.Client, cfg Config) (worker.Worker, error) {
 		workflow.RegisterOptions{Name: workflows.SyncWorkflowName})
 	w.RegisterActivity(acts)
 	return w, nil
+}
+
+// pauseAt returns a Pause hook that blocks at point until the activity is
+// cancelled, after writing file so that a test knows the worker is there.
+func pauseAt(point, file string) func(ctx context.Context, at string) {
+	return func(ctx context.Context, at string) {
+		if at != point {
+			return
+		}
+		slog.Warn("Fault injection: pausing the activity", "point", at)
+		if file != "" {
+			os.WriteFile(file, []byte(at), 0o644)
+		}
+		<-ctx.Done()
+	}
 }

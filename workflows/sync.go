@@ -23,6 +23,11 @@ const ProgressQuery = "progress"
 // Temporal's limits (about 10 events per batch).
 const BatchesPerExecution = 500
 
+// StepHeartbeatTimeout is the heartbeat timeout of the plan and finish
+// activities, which heartbeat every activities.HeartbeatInterval: a dead
+// worker's step moves to another worker within this time.
+const StepHeartbeatTimeout = 10 * time.Second
+
 // Run statuses of a Summary.
 const (
 	StatusCompleted               = "completed"
@@ -180,7 +185,7 @@ func checkAndPlan(ctx workflow.Context, in SyncInput, st *RunState) error {
 
 	planCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    StepHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute,
 			MaximumAttempts: 5, NonRetryableErrorTypes: activities.NonRetryable},
 	})
@@ -193,6 +198,7 @@ func checkAndPlan(ctx workflow.Context, in SyncInput, st *RunState) error {
 func finish(ctx workflow.Context, in SyncInput, st *RunState, complete bool) (activities.FinishResult, error) {
 	finCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    StepHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute,
 			MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryable},
 	})
