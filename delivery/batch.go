@@ -469,3 +469,6 @@ func (r *run) sendOne(ctx context.Context, j job) (settledJob, error) {
 		}
 	}
 }
+
+// String formats the duration as time.Duration does.
+func (d Duration) String() string { return time.Duration(d).String() }
