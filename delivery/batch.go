@@ -178,6 +178,7 @@ func Send(ctx context.Context, s Sender, opts Options) (Result, error) {
 	start := time.Now()
 	cp := opts.Resume
 	cp.Attempts++
+	cp.Next = opts.Start
 	name := state.BatchOutcomesName(opts.SyncID, opts.RunID, opts.Batch)
 	settled := make([]bool, opts.End-opts.Start)
 	size, err := state.ReadOutcomes(opts.Store, name, -1, func(o *state.Outcome) error {

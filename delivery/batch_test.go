@@ -243,3 +243,39 @@ func TestSendProbesDuringOutage(t *testing.T) {
 		t.Fatalf("network retries = %d, want the %d failed requests", res.Retries.Network, f.failed)
 	}
 }
+
+func TestSendBatchInTheMiddle(t *testing.T) {
+	store, srv, c := setup(t, 100, standin.Options{})
+	opts := fastOptions(store, 40, 70)
+	opts.Batch = 3
+	var last Checkpoint
+	opts.OnCheckpoint = func(cp Checkpoint) { last = cp }
+	res, err := Send(context.Background(), c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Duration = 0
+	want := Result{Batch: 3, Users: 30, Accepted: 30, Requests: 30, Attempts: 1}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Fatalf("result (-want +got):\n%s", diff)
+	}
+	if last.Next != 70 {
+		t.Fatalf("last checkpoint = %+v, want Next 70", last)
+	}
+	for i := range 100 {
+		_, ok := srv.User("production", fmt.Sprintf("u%d", i))
+		if want := i >= 40 && i < 70; ok != want {
+			t.Fatalf("user u%d in the stand-in = %v, want %v", i, ok, want)
+		}
+	}
+
+	// A second run of the same batch finds every user settled and sends
+	// nothing.
+	res, err = Send(context.Background(), c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 30 || res.Requests != 0 {
+		t.Fatalf("second run = %+v, want 30 accepted with no requests", res)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,13 +47,21 @@ func TestMain(m *testing.M) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			var err error
+			// The server writes to a file, not to this process's output: a
+			// server left behind by a crashed test binary must not keep the
+			// output pipe of `go test` open, or `go test` would wait forever.
+			logFile, err := os.CreateTemp("", "sprigsync-devserver-*.log")
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "integration: %v\n", err)
+				return 1
+			}
+			defer logFile.Close()
 			devServer, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 				ExistingPath:  path,
 				LogLevel:      "error",
 				ClientOptions: &client.Options{Logger: quietLogger()},
-				Stdout:        io.Discard,
-				Stderr:        os.Stderr,
+				Stdout:        logFile,
+				Stderr:        logFile,
 			})
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "integration: start the Temporal dev server: %v\n", err)
@@ -92,6 +99,14 @@ type harness struct {
 
 func newHarness(t *testing.T, opts standin.Options) *harness {
 	t.Helper()
+	h := newBareHarness(t, opts)
+	h.startWorker()
+	return h
+}
+
+// newBareHarness is newHarness without a worker.
+func newBareHarness(t *testing.T, opts standin.Options) *harness {
+	t.Helper()
 	if devServer == nil {
 		t.Skip("integration tests need the Temporal dev server; skipped with -short")
 	}
@@ -122,7 +137,6 @@ func newHarness(t *testing.T, opts standin.Options) *harness {
 		t.Fatal(err)
 	}
 	h.store = store
-	h.startWorker()
 	return h
 }
 
@@ -179,3 +193,5 @@ func (h *harness) baselineLen(syncID string) int {
 func startRun(h *harness, in workflows.SyncInput) (client.WorkflowRun, error) {
 	return syncrun.Start(context.Background(), h.client, h.taskQueue, in)
 }
+
+func osMkdirTemp() (string, error) { return os.MkdirTemp("", "sprigsync-it-") }

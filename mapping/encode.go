@@ -11,25 +11,27 @@ import (
 )
 
 // encoder turns batches of one file into users. Its buffers are reused from
-// batch to batch, so building a body allocates nothing; the only allocation
+// batch to batch, so building a body allocates nothing. The only allocation
 // per batch is the string that holds the batch's user ids.
 type encoder struct {
 	plan *filePlan
 	h    Handler
 
-	body    []byte
-	ids     []byte   // user-id texts of the batch, back to back
-	idEnd   []int    // end of each row's id in ids
-	idWhy   []string // reason a row's id is unusable, or ""
-	scratch []byte
-	big     big.Int
-	user    User
+	body     []byte
+	ids      []byte   // user-id texts of the batch, back to back
+	idEnd    []int    // end of each row's id in ids
+	idReason []string // reason a row's id is unusable, or ""
+	scratch  []byte
+	big      big.Int
+	user     User
+	dicts    []dictText // per attribute, for string columns
 
 	reasonNullID, reasonEmptyID, reasonIDUTF8, reasonEmail string
 }
 
 func newEncoder(p *filePlan, h Handler) *encoder {
 	e := &encoder{plan: p, h: h, scratch: make([]byte, 0, 64)}
+	e.dicts = make([]dictText, len(p.attrs))
 	e.reasonNullID = fmt.Sprintf("missing user id: column %q is null", p.id.name)
 	e.reasonEmptyID = fmt.Sprintf("missing user id: column %q is empty", p.id.name)
 	e.reasonIDUTF8 = fmt.Sprintf("invalid UTF-8 in user-id column %q", p.id.name)
@@ -56,9 +58,9 @@ func (e *encoder) batch(b *snapshot.Batch, st *Stats) error {
 	for i := 0; i < b.Len; i++ {
 		row := b.Offset + int64(i)
 		st.Rows++
-		if why := e.idWhy[i]; why != "" {
+		if reason := e.idReason[i]; reason != "" {
 			st.Invalid++
-			if err := e.h.Invalid(InvalidRow{File: e.plan.path, Row: row, Reason: why}); err != nil {
+			if err := e.h.Invalid(InvalidRow{File: e.plan.path, Row: row, Reason: reason}); err != nil {
 				return err
 			}
 			continue
@@ -69,10 +71,10 @@ func (e *encoder) batch(b *snapshot.Batch, st *Stats) error {
 		}
 		id := ids[start:e.idEnd[i]]
 
-		why := e.build(i, e.ids[start:e.idEnd[i]], email, attrs)
-		if why != "" {
+		reason := e.build(i, e.ids[start:e.idEnd[i]], email, attrs)
+		if reason != "" {
 			st.Invalid++
-			err := e.h.Invalid(InvalidRow{File: e.plan.path, Row: row, UserID: id, Reason: why})
+			err := e.h.Invalid(InvalidRow{File: e.plan.path, Row: row, UserID: id, Reason: reason})
 			if err != nil {
 				return err
 			}
@@ -90,16 +92,16 @@ func (e *encoder) batch(b *snapshot.Batch, st *Stats) error {
 }
 
 // userIDs writes the id text of every row into e.ids and returns them as one
-// string; e.idEnd and e.idWhy are set per row.
+// string; e.idEnd and e.idReason are set per row.
 func (e *encoder) userIDs(v *snapshot.Values, n int) string {
 	e.ids = e.ids[:0]
 	e.idEnd = resize(e.idEnd, n)
-	e.idWhy = resize(e.idWhy, n)
+	e.idReason = resize(e.idReason, n)
 	for i := 0; i < n; i++ {
-		e.idWhy[i] = ""
+		e.idReason[i] = ""
 		switch {
 		case v.Null[i]:
-			e.idWhy[i] = e.reasonNullID
+			e.idReason[i] = e.reasonNullID
 		case e.plan.id.format == fmtInt:
 			e.ids = strconv.AppendInt(e.ids, v.Int[i], 10)
 		case e.plan.id.format == fmtUint:
@@ -110,7 +112,7 @@ func (e *encoder) userIDs(v *snapshot.Values, n int) string {
 			digits, neg, ok := decimalBytes(v.Bytes[i], e.scratch, &e.big)
 			e.scratch = digits
 			if !ok {
-				e.idWhy[i] = e.reasonEmptyID
+				e.idReason[i] = e.reasonEmptyID
 				break
 			}
 			if neg {
@@ -121,9 +123,9 @@ func (e *encoder) userIDs(v *snapshot.Values, n int) string {
 			s := v.Bytes[i]
 			switch {
 			case !utf8.Valid(s):
-				e.idWhy[i] = e.reasonIDUTF8
+				e.idReason[i] = e.reasonIDUTF8
 			case isBlank(s):
-				e.idWhy[i] = e.reasonEmptyID
+				e.idReason[i] = e.reasonEmptyID
 			default:
 				e.ids = append(e.ids, s...)
 			}
@@ -142,12 +144,21 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 	if email != nil && !email.Null[i] {
 		addr := bytes.TrimSpace(email.Bytes[i])
 		if len(addr) > 0 {
-			if !validEmail(addr) {
+			valid, plain := validEmail(addr)
+			if !valid {
 				e.body = body
 				return e.reasonEmail
 			}
 			body = append(body, `,"emailAddress":`...)
-			body, _ = appendString(body, addr)
+			if plain {
+				// A valid address has no control or space characters, so
+				// only '"' and '\\' would need escaping.
+				body = append(body, '"')
+				body = append(body, addr...)
+				body = append(body, '"')
+			} else {
+				body, _ = appendString(body, addr)
+			}
 		}
 	}
 
@@ -165,7 +176,11 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 		}
 		body = append(body, a.key...)
 		var ok bool
-		body, ok = e.appendValue(body, a, v, i)
+		if a.format == fmtString && v.Index[i] >= 0 {
+			body, ok = e.dicts[k].appendEntry(body, v, v.Index[i])
+		} else {
+			body, ok = e.appendValue(body, a, v, i)
+		}
 		if !ok {
 			switch a.format {
 			case fmtFloat32, fmtFloat16, fmtDouble:
@@ -232,6 +247,46 @@ func (e *encoder) appendValue(dst []byte, a *attribute, v *snapshot.Values, i in
 		return appendUUID(dst, v.Bytes[i]), true
 	}
 	return dst, false
+}
+
+// dictText holds the JSON text of the dictionary values of a string column,
+// each escaped once when first used.
+type dictText struct {
+	id    uint64   // Values.DictID of the dictionary
+	text  []byte   // escaped values back to back
+	start []uint32 // start offset of each value in text
+	end   []uint32 // end offset of each value in text
+	state []uint8  // per value: 0 not yet escaped, 1 escaped, 2 invalid UTF-8
+}
+
+// appendEntry appends dictionary value x of v as a JSON string, or returns
+// false when it is not valid UTF-8.
+func (d *dictText) appendEntry(dst []byte, v *snapshot.Values, x int32) ([]byte, bool) {
+	if d.id != v.DictID || d.state == nil {
+		n := len(v.Dict)
+		d.id = v.DictID
+		d.text = d.text[:0]
+		d.start = resize(d.start, n)
+		d.end = resize(d.end, n)
+		d.state = resize(d.state, n)
+		clear(d.state)
+	}
+	switch d.state[x] {
+	case 1:
+		return append(dst, d.text[d.start[x]:d.end[x]]...), true
+	case 2:
+		return dst, false
+	}
+	start := len(d.text)
+	var ok bool
+	d.text, ok = appendString(d.text, v.Dict[x])
+	if !ok {
+		d.text = d.text[:start]
+		d.state[x] = 2
+		return dst, false
+	}
+	d.start[x], d.end[x], d.state[x] = uint32(start), uint32(len(d.text)), 1
+	return append(dst, d.text[start:]...), true
 }
 
 func resize[T any](s []T, n int) []T {

@@ -2,6 +2,8 @@ package mapping
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -16,7 +18,7 @@ const DefaultUserIDColumn = "user_id"
 // MaxAttributes is the number of attribute values Sprig accepts in one user.
 const MaxAttributes = 100
 
-// valueFormat says how one column's values are written as JSON.
+// valueFormat selects how one column's values are written as JSON.
 type valueFormat uint8
 
 const (
@@ -72,7 +74,7 @@ func configError(format string, args ...any) error {
 // checkConfig checks what can be checked in cfg without a file.
 func checkConfig(cfg Config) error {
 	seen := make(map[string]string, len(cfg.Attributes))
-	for _, col := range sortedKeys(cfg.Attributes) {
+	for _, col := range slices.Sorted(maps.Keys(cfg.Attributes)) {
 		name := cfg.Attributes[col]
 		switch {
 		case col == "":
@@ -139,7 +141,7 @@ func planFile(f *snapshot.File, cfg Config) (*filePlan, error) {
 			}
 		}
 	}
-	for _, name := range sortedKeys(mapped) {
+	for _, name := range slices.Sorted(maps.Keys(mapped)) {
 		fix := "remove the column from Attributes"
 		if len(cfg.Attributes) == 0 {
 			fix = "list the columns to send in Attributes, leaving this one out"
@@ -332,13 +334,4 @@ func extraColumnError(first, p *filePlan) error {
 	}
 	return configError("file %q lacks columns that file %q has; list the columns to send in"+
 		" Attributes", p.path, first.path)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

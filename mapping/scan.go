@@ -12,10 +12,10 @@ import (
 // Scan reads the snapshot at location and calls h for every row, in a stable
 // order: files in lexical order of their paths, rows in file order.
 //
-// location is one Parquet file, a directory of part files (only names ending
-// in ".parquet" are read; hidden files, names starting with "_" such as
-// _SUCCESS, subdirectories and other files are skipped) or a glob pattern
-// filtered the same way. See [snapshot.Files].
+// location is one Parquet file, a directory of part files, or a glob pattern
+// (see [snapshot.Files]). In a directory or a glob's matches, only names
+// ending in ".parquet" are read. Hidden files, names starting with "_" such
+// as _SUCCESS, subdirectories and other files are skipped.
 //
 // Before calling h at all, Scan reads the footer of every file and checks cfg
 // against each schema: a missing or unsupported column, or files that give a

@@ -12,9 +12,9 @@ import (
 	"github.com/sprigsync/sprigsync/snapshot"
 )
 
-// maxExactInt is 2^53: integers with an absolute value up to it are sent as
-// JSON numbers, because every consumer that reads numbers as IEEE doubles
-// (Sprig, JavaScript) reads them exactly. Larger ones are sent as strings.
+// maxExactInt is 2^53. Integers with an absolute value up to it are sent as
+// JSON numbers, because consumers that read JSON numbers as IEEE doubles,
+// such as JavaScript, read them exactly. Larger ones are sent as strings.
 const maxExactInt = 1 << 53
 
 // maxNumberDigits is the largest count of digits of a decimal's unscaled
@@ -225,47 +225,79 @@ func decimalBytes(b []byte, tmp []byte, z *big.Int) (digits []byte, neg, ok bool
 func appendString(dst []byte, s []byte) ([]byte, bool) {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	i := 0
+	for {
+		// Skip 8 bytes at a time while none of them needs a closer look.
+		for i+8 <= len(s) && !needsCheck(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
-			}
+		if jsonSafe[b] {
 			i++
-			start = i
 			continue
 		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			return dst, false
+		if b >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return dst, false
+			}
+			if r == '\u2028' || r == '\u2029' {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+				start = i + size
+			}
+			i += size
+			continue
 		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			start = i + size
+		dst = append(dst, s[start:i]...)
+		switch b {
+		case '"', '\\':
+			dst = append(dst, '\\', b)
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
 		}
-		i += size
+		i++
+		start = i
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"'), true
+}
+
+// jsonSafe[b] is true for the ASCII bytes appendString copies as they are:
+// all but control characters, '"' and '\\'.
+var jsonSafe = func() (t [256]bool) {
+	for b := range utf8.RuneSelf {
+		t[b] = b >= 0x20 && b != '"' && b != '\\'
+	}
+	return t
+}()
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// needsCheck reports whether any of the 8 bytes in x may be a control
+// character, '"', '\\' or a non-ASCII byte. It may also report true for
+// bytes next to such a byte, which only costs a byte-wise look.
+func needsCheck(x uint64) bool {
+	control := x - 0x20*ones
+	quote := (x ^ '"'*ones) - ones
+	backslash := (x ^ '\\'*ones) - ones
+	return (control|quote|backslash|x)&highs != 0
 }
 
 const hexDigits = "0123456789abcdef"
@@ -284,40 +316,74 @@ func appendUUID(dst []byte, b []byte) []byte {
 }
 
 // validEmail reports whether s, already trimmed, is an email address by the
-// rule in docs/type-mapping.md: valid UTF-8 with exactly one '@', a
-// non-empty local part, a domain of at least two non-empty dot-separated
-// labels, and no whitespace or control characters anywhere.
-func validEmail(s []byte) bool {
-	at := bytes.IndexByte(s, '@')
-	if at <= 0 || bytes.IndexByte(s[at+1:], '@') >= 0 {
-		return false
-	}
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b <= ' ' || b == 0x7f {
-				return false
+// rule in docs/type-mapping.md. The rule asks for valid UTF-8 with exactly
+// one '@' and a non-empty local part, a domain of at least two non-empty
+// dot-separated labels, and no white space or control characters anywhere.
+// plain is true when s has no '"' or '\\', so it needs no JSON escaping.
+func validEmail(s []byte) (valid, plain bool) {
+	at, lastDot, dots := -1, -1, 0
+	plain = true
+	for i := 0; i < len(s); i++ {
+		switch emailClass[s[i]] {
+		case emailOther:
+		case emailAt:
+			if at >= 0 {
+				return false, false
 			}
-			i++
-			continue
+			at = i
+		case emailDot:
+			if at >= 0 {
+				if i == at+1 || i == lastDot+1 {
+					return false, false // empty domain label
+				}
+				lastDot = i
+				dots++
+			}
+		case emailQuote:
+			plain = false
+		case emailInvalid:
+			return false, false
+		case emailNonASCII:
+			r, size := utf8.DecodeRune(s[i:])
+			if (r == utf8.RuneError && size == 1) || unicode.IsSpace(r) || unicode.IsControl(r) {
+				return false, false
+			}
+			i += size - 1
 		}
-		r, size := utf8.DecodeRune(s[i:])
-		if (r == utf8.RuneError && size == 1) || unicode.IsSpace(r) || unicode.IsControl(r) {
-			return false
-		}
-		i += size
 	}
-	domain := s[at+1:]
-	if bytes.IndexByte(domain, '.') < 0 {
-		return false
+	if at <= 0 || dots == 0 || lastDot == len(s)-1 {
+		return false, false
 	}
-	for label := range bytes.SplitSeq(domain, []byte{'.'}) {
-		if len(label) == 0 {
-			return false
-		}
-	}
-	return true
+	return true, plain
 }
+
+// Classes of bytes for validEmail.
+const (
+	emailOther    = iota // any other ASCII byte
+	emailAt              // '@'
+	emailDot             // '.'
+	emailQuote           // '"' or '\\': valid, but escaped in JSON
+	emailInvalid         // space, control character
+	emailNonASCII        // first or later byte of a multi-byte character
+)
+
+var emailClass = func() (t [256]uint8) {
+	for b := range t {
+		switch {
+		case b >= utf8.RuneSelf:
+			t[b] = emailNonASCII
+		case b <= ' ' || b == 0x7f:
+			t[b] = emailInvalid
+		case b == '@':
+			t[b] = emailAt
+		case b == '.':
+			t[b] = emailDot
+		case b == '"' || b == '\\':
+			t[b] = emailQuote
+		}
+	}
+	return t
+}()
 
 // isBlank reports whether s is empty or only white space.
 func isBlank(s []byte) bool {
@@ -325,27 +391,40 @@ func isBlank(s []byte) bool {
 }
 
 // civil returns the proleptic Gregorian date of a day count since
-// 1970-01-01, using the days-to-civil algorithm by Howard Hinnant.
+// 1970-01-01, which must lie in [minDay, maxDay]. It uses the algorithm of
+// C. Neri and L. Schneider, "Euclidean Affine Functions and Applications to
+// Calendar Algorithms" (arXiv:2102.06959), which divides only by constants.
+// TestCivilAllDays checks it on every day of years 0000 to 9999.
 func civil(days int64) (year int64, month, day int) {
-	z := days + 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
+	const (
+		shift = 82 // 400-year cycles added to keep every value unsigned
+		k     = 719468 + 146097*shift
+		l     = 400 * shift
+	)
+	n := uint32(days + k)
+
+	// Century and day of the century.
+	n1 := 4*n + 3
+	c := n1 / 146097
+	nc := n1 % 146097 / 4
+
+	// Year of the century and day of the year, in a calendar whose years
+	// start on March 1.
+	n2 := 4*nc + 3
+	p2 := uint64(2939745) * uint64(n2)
+	z := uint32(p2 >> 32)
+	ny := uint32(p2) / 2939745 / 4
+	y := 100*c + z
+
+	// Month and day, with March as month 3 and February as month 14.
+	n3 := 2141*ny + 197913
+	m := n3 >> 16
+	d := n3 & 0xffff / 2141
+
+	if ny >= 306 { // January or February: the next Gregorian year
+		return int64(y) - l + 1, int(m) - 12, int(d) + 1
 	}
-	doe := z - era*146097                                  // [0, 146096]
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
-	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
-	mp := (5*doy + 2) / 153                                // [0, 11]
-	day = int(doy - (153*mp+2)/5 + 1)
-	month = int(mp + 3)
-	if month > 12 {
-		month -= 12
-	}
-	year = yoe + era*400
-	if month <= 2 {
-		year++
-	}
-	return year, month, day
+	return int64(y) - l, int(m), int(d) + 1
 }
 
 // Day counts of 0000-01-01 and 9999-12-31 relative to 1970-01-01.
@@ -437,8 +516,20 @@ var unitsPerSecond = [...]int64{1: 1e3, 2: 1e6, 3: 1e9}
 // appendTimestampUnits appends a timestamp of v ticks of a unit (see
 // unitsPerSecond) since the epoch.
 func appendTimestampUnits(dst []byte, v, perSecond int64) ([]byte, bool) {
-	secs, frac := floorDivMod(v, perSecond)
-	return appendTimestamp(dst, secs, frac*(1e9/perSecond))
+	// Constant divisors let the compiler replace the divisions with
+	// multiplications.
+	var secs, nanos int64
+	switch perSecond {
+	case 1e3:
+		secs, nanos = floorDivMod(v, 1e3)
+		nanos *= 1e6
+	case 1e6:
+		secs, nanos = floorDivMod(v, 1e6)
+		nanos *= 1e3
+	default:
+		secs, nanos = floorDivMod(v, 1e9)
+	}
+	return appendTimestamp(dst, secs, nanos)
 }
 
 // julianEpoch is the Julian day number of 1970-01-01.

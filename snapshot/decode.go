@@ -21,6 +21,9 @@ type cursor struct {
 	arena *arena
 	pages parquet.Pages
 	page  int // index of the current data page in the chunk
+	// current is the page whose values are being delivered; it is released
+	// to parquet-go's buffer pool when the next page is read.
+	current parquet.Page
 
 	// The current page.
 	rows int    // rows in the page
@@ -35,6 +38,8 @@ type cursor struct {
 	pFloat    []float64
 	pBool     []bool
 	pBytes    [][]byte
+	pIndex    []int32 // dictionary indexes of the page's byte arrays, when indexed
+	indexed   bool    // the page is dictionary-encoded
 
 	// The dictionary of the current chunk, converted once.
 	dict      parquet.Dictionary
@@ -42,12 +47,11 @@ type cursor struct {
 	dictFloat []float64
 	dictBool  []bool
 	dictBytes [][]byte
+	dictID    uint64 // counts the dictionaries loaded, for Values.DictID
 }
 
 func (c *cursor) start(pages parquet.Pages) {
-	if c.pages != nil {
-		c.pages.Close()
-	}
+	c.close()
 	c.pages = pages
 	c.page = 0
 	c.rows, c.pos, c.vpos = 0, 0, 0
@@ -74,14 +78,29 @@ func (c *cursor) finish() (err error) {
 	for c.pos == c.rows {
 		if err := c.loadPage(); err != nil {
 			if errors.Is(err, io.EOF) {
-				c.pages.Close()
-				c.pages = nil
+				c.close()
 				return nil
 			}
 			return err
 		}
 	}
 	return errMoreValues
+}
+
+// close releases the current page and closes the chunk's pages.
+func (c *cursor) close() {
+	c.release()
+	if c.pages != nil {
+		c.pages.Close()
+		c.pages = nil
+	}
+}
+
+func (c *cursor) release() {
+	if c.current != nil {
+		parquet.Release(c.current)
+		c.current = nil
+	}
 }
 
 // fill sets the first n rows of v from the chunk.
@@ -113,6 +132,12 @@ func (c *cursor) fill(v *Values, n int) (err error) {
 			c.vpos = spread(v.Bool[from:from+k], null, defs, c.pBool, c.vpos)
 		case StorageBytes:
 			dst := v.Bytes[from : from+k]
+			if c.indexed {
+				v.Dict, v.DictID = c.dictBytes, c.dictID
+				c.vpos = spreadDictionary(dst, v.Index[from:from+k], null, defs, c.pIndex, c.dictBytes, c.vpos)
+				break
+			}
+			fillMinusOne(v.Index[from : from+k])
 			c.vpos = spread(dst, null, defs, c.pBytes, c.vpos)
 			if c.copyBytes {
 				for j := range dst {
@@ -151,12 +176,44 @@ func spread[T any](dst []T, null []bool, defs []byte, values []T, next int) int 
 	return next
 }
 
+// spreadDictionary is spread for dictionary-encoded byte arrays: it sets
+// the values from the dictionary and their indexes, -1 for nulls.
+func spreadDictionary(dst [][]byte, index []int32, null []bool, defs []byte, indexes []int32,
+	dict [][]byte, next int) int {
+	if defs == nil {
+		for j := range dst {
+			x := indexes[next+j]
+			dst[j], index[j], null[j] = dict[x], x, false
+		}
+		return next + len(dst)
+	}
+	for j, d := range defs {
+		if d != 0 {
+			x := indexes[next]
+			dst[j], index[j], null[j] = dict[x], x, false
+			next++
+		} else {
+			dst[j], index[j], null[j] = nil, -1, true
+		}
+	}
+	return next
+}
+
+func fillMinusOne(s []int32) {
+	for j := range s {
+		s[j] = -1
+	}
+}
+
 // loadPage reads the next data page and converts its values. It returns an
 // error wrapping io.EOF at the end of the chunk.
 func (c *cursor) loadPage() error {
 	if c.pages == nil {
 		return io.EOF
 	}
+	// The previous page's values have all been delivered, and byte arrays
+	// pointing into its memory were copied.
+	c.release()
 	page, err := c.pages.ReadPage()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -165,6 +222,7 @@ func (c *cursor) loadPage() error {
 		return err
 	}
 	c.page++
+	c.current = page
 
 	if len(page.RepetitionLevels()) > 0 {
 		return errors.New("the page has repetition levels, which a top-level column cannot have")
@@ -200,6 +258,7 @@ func (c *cursor) loadPage() error {
 	data := page.Data()
 	raw, offsets := data.Data()
 	c.copyBytes = true
+	c.indexed = false
 	return c.convert(raw, offsets, nonNull, false)
 }
 
@@ -214,6 +273,7 @@ func (c *cursor) loadDictionary(dict parquet.Dictionary) error {
 	c.dictInt, c.dictFloat, c.dictBool, c.dictBytes = c.pInt, c.pFloat, c.pBool, c.pBytes
 	c.pInt, c.pFloat, c.pBool, c.pBytes = nil, nil, nil, nil
 	c.dict = dict
+	c.dictID++
 	return nil
 }
 
@@ -235,8 +295,10 @@ func (c *cursor) lookup(indexes []int32, n int) error {
 		size = len(c.dictBool)
 		c.pBool = lookupValues(c.pBool, c.dictBool, indexes)
 	case StorageBytes:
+		// fill reads the values from the dictionary through the indexes.
 		size = len(c.dictBytes)
-		c.pBytes = lookupValues(c.pBytes, c.dictBytes, indexes)
+		c.pIndex = append(c.pIndex[:0], indexes...)
+		c.indexed = true
 	}
 	for _, i := range indexes {
 		if uint(i) >= uint(size) {

@@ -3,9 +3,9 @@
 // top-level columns in batches of rows into typed, reused buffers (see
 // [Reader]), checking every row count against the footer.
 //
-// Decoding of pages (compression codecs and value encodings) is done by
-// github.com/parquet-go/parquet-go; this package adds the checks, the type
-// classification and the conversion to typed buffers.
+// github.com/parquet-go/parquet-go decodes the pages (compression codecs and
+// value encodings). This package adds the checks, the type classification
+// and the conversion to typed buffers.
 package snapshot
 
 import (
@@ -309,6 +309,7 @@ func (f *File) checkChunk(g int, cc *format.ColumnChunk, rows int64, col *Column
 		return fail("the column is encrypted; encrypted files are not supported," +
 			" export the snapshot without encryption")
 	}
+
 	m := &cc.MetaData
 	start := m.DataPageOffset
 	if m.DictionaryPageOffset > 0 && m.DictionaryPageOffset < start {
@@ -318,6 +319,7 @@ func (f *File) checkChunk(g int, cc *format.ColumnChunk, rows int64, col *Column
 		return fail("the column chunk (offset %d, %d bytes) lies outside the file's %d bytes:"+
 			" the file is corrupt or truncated", start, m.TotalCompressedSize, size)
 	}
+
 	if col == nil || col.leaf < 0 || col.Kind == KindUnsupported {
 		return nil // nested or unsupported: never read
 	}

@@ -11,7 +11,8 @@ import (
 )
 
 // Files returns the Parquet files of the snapshot at location, sorted in
-// lexical order of their paths so that every scan sees the same row order.
+// lexical order of their paths, so that every scan reads rows in the same
+// order.
 //
 // location is one of:
 //   - a file, returned as it is whatever its name;

@@ -17,6 +17,15 @@ type Values struct {
 	// Bytes point into memory owned by the Reader: they stay valid until the
 	// next call of Reader.Next.
 	Bytes [][]byte
+
+	// For StorageBytes columns, Index[i] is the index in Dict of row i's
+	// value when the value comes from the column chunk's dictionary, and -1
+	// otherwise (nulls, pages without dictionary encoding). DictID
+	// identifies Dict within the Reader: it changes whenever Dict does.
+	// Callers can use them to convert each dictionary value once.
+	Index  []int32
+	Dict   [][]byte
+	DictID uint64
 }
 
 // Batch is a run of consecutive rows of one row group.
@@ -27,7 +36,7 @@ type Batch struct {
 }
 
 // DefaultBatchRows is the number of rows per batch when NewReader is given 0.
-const DefaultBatchRows = 4096
+const DefaultBatchRows = 1024
 
 // Reader reads selected columns of a [File] in batches of rows.
 type Reader struct {
@@ -80,16 +89,17 @@ func (f *File) NewReader(columns []int, batchRows int) (*Reader, error) {
 			v.Float = make([]float64, batchRows)
 		case StorageBytes:
 			v.Bytes = make([][]byte, batchRows)
+			v.Index = make([]int32, batchRows)
 		}
 	}
 	return r, nil
 }
 
 // Next returns the next batch of rows, or io.EOF after the last one. The
-// batch and its buffers are reused by the next call. Before io.EOF it checks
-// that every column delivered exactly the row count of each row group, and
-// that the file delivered the row count of its footer; a shortfall or an
-// excess is a [*FileError].
+// batch and its buffers are reused by the next call. Before io.EOF, Next
+// checks that every column delivered exactly the row count of each row
+// group, and that the file delivered the row count of its footer. A
+// shortfall or an excess is a [*FileError].
 func (r *Reader) Next() (*Batch, error) {
 	for r.rgPos == r.rgRows {
 		if err := r.closeRowGroup(); err != nil {
@@ -152,10 +162,7 @@ func (r *Reader) closeRowGroup() error {
 // Close releases the page readers. It does not close the File.
 func (r *Reader) Close() {
 	for i := range r.cursors {
-		if r.cursors[i].pages != nil {
-			r.cursors[i].pages.Close()
-			r.cursors[i].pages = nil
-		}
+		r.cursors[i].close()
 	}
 }
 

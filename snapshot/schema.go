@@ -12,7 +12,7 @@ type Kind uint8
 
 // Kinds of columns. The comment on each gives the [Storage] of its values.
 const (
-	KindUnsupported Kind = iota // no values; Column.Unsupported says why
+	KindUnsupported Kind = iota // no values; Column.Unsupported gives the reason
 	KindBool                    // Bool
 	KindInt                     // Int: signed integer
 	KindUint                    // Int: unsigned integer, stored as the bits of a uint64
@@ -53,7 +53,7 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", k)
 }
 
-// Storage says which field of [Values] holds a column's values.
+// Storage names the field of [Values] that contains a column's values.
 type Storage uint8
 
 // Storages of column values.
@@ -83,9 +83,9 @@ type Column struct {
 	// and spaces.
 	Name string
 
-	// Kind and Storage say how values are read; Kind is KindUnsupported for
-	// columns the reader cannot deliver (nested groups, repeated fields,
-	// unknown annotations), with Unsupported giving the reason.
+	// Kind and Storage describe how values are read. Kind is
+	// KindUnsupported for columns the reader cannot deliver (nested groups,
+	// repeated fields, unknown annotations), and Unsupported gives the reason.
 	Kind        Kind
 	Storage     Storage
 	Unsupported string

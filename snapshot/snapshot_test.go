@@ -113,6 +113,7 @@ func readAll(path string) ([]map[string]any, []Column, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
+
 	var idx []int
 	var cols []Column
 	for i, c := range f.Columns {
@@ -122,12 +123,14 @@ func readAll(path string) ([]map[string]any, []Column, error) {
 		idx = append(idx, i)
 		cols = append(cols, c)
 	}
+
 	// A small batch size makes batches end inside pages and row groups.
 	r, err := f.NewReader(idx, 97)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer r.Close()
+
 	var rows []map[string]any
 	for {
 		b, err := r.Next()
@@ -231,7 +234,7 @@ func twosComplement(b []byte) *big.Int {
 	return z
 }
 
-// floatText returns f as text that tells apart every float64 value,
+// floatText returns f as text that distinguishes every float64 value,
 // including -0 and the special values.
 func floatText(f float64) string {
 	switch {
@@ -314,17 +317,17 @@ func canonicalReference(c *Column, x any) (any, error) {
 	return nil, fmt.Errorf("reference value %v (%T) does not fit a %v column", x, x, c.Kind)
 }
 
-// reference reads the DuckDB reference rows of a test file.
-func reference(t *testing.T, rel string) []map[string]any {
-	t.Helper()
+// readReference reads the DuckDB reference rows of a test file, decoding
+// numbers as json.Number.
+func readReference(rel string) ([]map[string]any, error) {
 	f, err := os.Open(referenceBase(rel) + ".expected.jsonl.gz")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var rows []map[string]any
 	sc := bufio.NewScanner(zr)
@@ -334,18 +337,15 @@ func reference(t *testing.T, rel string) []map[string]any {
 		dec.UseNumber()
 		var row map[string]any
 		if err := dec.Decode(&row); err != nil {
-			t.Fatalf("%s: %v", rel, err)
+			return nil, fmt.Errorf("%s: %w", rel, err)
 		}
 		rows = append(rows, row)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
+	return rows, sc.Err()
 }
 
-// nestedTypes are DuckDB type names of the nested columns that Column marks
-// unsupported.
+// isNestedDuckDBType reports whether typ is the DuckDB type of a nested
+// column, which Column marks unsupported.
 func isNestedDuckDBType(typ string) bool {
 	return strings.HasSuffix(typ, "[]") || strings.HasPrefix(typ, "STRUCT") ||
 		strings.HasPrefix(typ, "MAP")
@@ -353,19 +353,36 @@ func isNestedDuckDBType(typ string) bool {
 
 func compareWithReference(t *testing.T, rel string, cols []Column, got []map[string]any) {
 	t.Helper()
-	var meta struct {
-		RowCount int `json:"row_count"`
-		Columns  []struct {
-			Name string `json:"name"`
-			Type string `json:"duckdb_type"`
-		} `json:"columns"`
-	}
-	raw, err := os.ReadFile(referenceBase(rel) + ".expected.json")
+	bad, first, err := diffReference(rel, cols, got)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if bad > 0 {
+		t.Errorf("%d rows differ from the reference; the first (-want +got):\n%s", bad, first)
+	}
+}
+
+// referenceMeta is the part of an .expected.json file the tests use.
+type referenceMeta struct {
+	RowCount int `json:"row_count"`
+	Columns  []struct {
+		Name string `json:"name"`
+		Type string `json:"duckdb_type"`
+	} `json:"columns"`
+}
+
+// diffReference compares rows read from a test file with its reference and
+// returns the number of rows that differ and the diff of the first one. It
+// fails when a column that DuckDB reads and that is not nested is missing
+// from cols, or when the row counts differ.
+func diffReference(rel string, cols []Column, got []map[string]any) (int, string, error) {
+	var meta referenceMeta
+	raw, err := os.ReadFile(referenceBase(rel) + ".expected.json")
+	if err != nil {
+		return 0, "", err
+	}
 	if err := json.Unmarshal(raw, &meta); err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 
 	// Every column DuckDB reads is either read here or nested.
@@ -375,34 +392,38 @@ func compareWithReference(t *testing.T, rel string, cols []Column, got []map[str
 	}
 	for _, c := range meta.Columns {
 		if read[c.Name] == nil && !isNestedDuckDBType(c.Type) {
-			t.Errorf("column %q (%s) was not read", c.Name, c.Type)
+			return 0, "", fmt.Errorf("column %q (%s) was not read", c.Name, c.Type)
 		}
 	}
 
-	want := reference(t, rel)
+	want, err := readReference(rel)
+	if err != nil {
+		return 0, "", err
+	}
 	if len(want) != meta.RowCount {
-		t.Fatalf("reference has %d rows, metadata says %d", len(want), meta.RowCount)
+		return 0, "", fmt.Errorf("reference has %d rows, metadata says %d", len(want), meta.RowCount)
 	}
 	if len(got) != len(want) {
-		t.Fatalf("read %d rows, want %d", len(got), len(want))
+		return 0, "", fmt.Errorf("read %d rows, want %d", len(got), len(want))
 	}
-	errorsShown := 0
+	bad, first := 0, ""
 	for i := range want {
 		wantRow := make(map[string]any, len(cols))
 		for name, c := range read {
 			v, err := canonicalReference(c, want[i][name])
 			if err != nil {
-				t.Fatalf("row %d column %q: %v", i, name, err)
+				return 0, "", fmt.Errorf("row %d column %q: %w", i, name, err)
 			}
 			wantRow[name] = v
 		}
 		if diff := cmp.Diff(wantRow, got[i]); diff != "" {
-			t.Errorf("row %d differs from the reference (-want +got):\n%s", i, diff)
-			if errorsShown++; errorsShown == 5 {
-				t.Fatal("stopping after 5 rows")
+			if bad == 0 {
+				first = fmt.Sprintf("row %d:\n%s", i, diff)
 			}
+			bad++
 		}
 	}
+	return bad, first, nil
 }
 
 func TestOpenSchemaUsers(t *testing.T) {
@@ -527,5 +548,55 @@ func TestFloat16(t *testing.T) {
 	}
 	if !math.IsNaN(Float16(0x7e00)) {
 		t.Errorf("Float16(0x7e00) is not NaN")
+	}
+}
+
+// TestDictionaryIndex checks Values.Index and Values.Dict on a file whose
+// string columns are dictionary-encoded and on one without dictionaries.
+func TestDictionaryIndex(t *testing.T) {
+	for _, tt := range []struct {
+		file    string
+		indexed bool
+	}{
+		{"users/users.duckdb.snappy.parquet", true},
+		{"users/users.arrowgo.nodict.v2pages.parquet", false},
+	} {
+		f, err := Open(filepath.Join(testdata, tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.NewReader([]int{f.Column("plan"), f.Column("country")}, 300)
+		if err != nil {
+			t.Fatal(err)
+		}
+		indexed := 0
+		for {
+			b, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range b.Columns {
+				for i := 0; i < b.Len; i++ {
+					x := v.Index[i]
+					switch {
+					case x < 0:
+						continue
+					case v.Null[i]:
+						t.Fatalf("%s: null row %d has dictionary index %d", tt.file, i, x)
+					case string(v.Dict[x]) != string(v.Bytes[i]):
+						t.Fatalf("%s: row %d: Dict[%d] = %q, Bytes = %q", tt.file, i, x, v.Dict[x], v.Bytes[i])
+					}
+					indexed++
+				}
+			}
+		}
+		r.Close()
+		f.Close()
+		if (indexed > 0) != tt.indexed {
+			t.Errorf("%s: %d values from the dictionary, want indexed = %v", tt.file, indexed, tt.indexed)
+		}
 	}
 }

@@ -26,7 +26,7 @@ type Client struct {
 }
 
 // NewClient validates opts and returns a Client. It fails, with an error
-// that says what to fix and never contains the key, when the API key is
+// that states what to fix and never contains the key, when the API key is
 // empty, the base URL cannot be parsed or is not absolute, the base URL
 // is plain http:// to a host that is not loopback, or Timeout or
 // MaxIdleConns is negative.
@@ -96,9 +96,9 @@ var errTimeoutCause = errors.New("sprig: per-request timeout")
 
 // call sends one request with a JSON body (when body is not nil) and passes
 // the response to handle. It always drains (bounded) and closes the
-// response body. Errors from handle that are an *APIError or
-// ErrInvalidRequest are returned as they are. Any other error from handle,
-// such as a failed body read, is treated like a transport error.
+// response body. An *APIError from handle is returned as it is. Any other
+// error from handle, such as a failed body read, is treated like a
+// transport error.
 func (c *Client) call(ctx context.Context, method, path, op string, body []byte,
 	handle func(*http.Response) error) error {
 	reqCtx, cancel := context.WithTimeoutCause(ctx, c.timeout, errTimeoutCause)
@@ -119,11 +119,11 @@ func (c *Client) call(ctx context.Context, method, path, op string, body []byte,
 	}
 	if body != nil {
 		req.Header["Content-Type"] = []string{"application/json"}
-		// A present Idempotency-Key with a nil value marks the POST as
-		// idempotent for net/http without sending the header: the
-		// transport may then resend it once if a reused keep-alive
-		// connection turns out dead before any answer. Sprig's upsert is
-		// idempotent (same body, same result) and has no idempotency key.
+		// An Idempotency-Key entry with a nil value marks the POST as
+		// idempotent for net/http without sending the header. The transport
+		// may then resend it when a reused keep-alive connection turns
+		// out dead before any response. An upsert of the same body is
+		// idempotent at Sprig, which has no idempotency key of its own.
 		req.Header["Idempotency-Key"] = nil
 	}
 
@@ -136,15 +136,12 @@ func (c *Client) call(ctx context.Context, method, path, op string, body []byte,
 		if _, ok := errors.AsType[*APIError](err); ok {
 			return err
 		}
-		if errors.Is(err, ErrInvalidRequest) {
-			return err
-		}
 		return c.failure(ctx, reqCtx, op, err)
 	}
 	return nil
 }
 
-// failure wraps an error of a request that got no complete answer. When the
+// failure wraps an error of a request that got no complete response. When the
 // caller's ctx is done, the result wraps ctx.Err() (Classify: Canceled);
 // otherwise it is a *transportError (Classify: NetworkError), which matches
 // ErrTimeout when a deadline (ours or a custom HTTPClient's) expired.
@@ -179,7 +176,7 @@ func newAPIError(op string, resp *http.Response) *APIError {
 		msg = resp.Status
 	}
 
-	// An HTTP-date Retry-After is measured from the answer's own Date
+	// An HTTP-date Retry-After is measured from the response's own Date
 	// header when it has one, so a skewed local clock does not matter.
 	now := time.Now()
 	if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {

@@ -14,47 +14,47 @@ import (
 )
 
 // ErrUserNotFound is matched (errors.Is) by the error [Client.GetUser]
-// returns for a 404. The same error also holds the *APIError, so
+// returns for a 404. The same error also wraps the *APIError, so
 // [Classify] reports it as Rejected.
 var ErrUserNotFound = errors.New("sprig: user not found")
 
 // ErrTimeout is matched (errors.Is) by the error returned when a request got
-// no complete answer within [Options.Timeout] (or the deadline of a custom
+// no complete response within [Options.Timeout] (or the deadline of a custom
 // [Options.HTTPClient]). [Classify] reports it as NetworkError. A deadline
 // of the caller's own context is not ErrTimeout: that is Canceled.
 var ErrTimeout = errors.New("sprig: request timed out")
 
-// ErrInvalidRequest is matched (errors.Is) by errors for requests the client
-// refuses to send because they cannot be valid (an empty body or user id, an
-// invalid purge request). No request is made. [Classify] reports it as
-// Rejected.
+// ErrInvalidRequest is matched (errors.Is) by errors for requests that the
+// client does not send because they cannot be valid: an empty body or user
+// id, or an invalid purge request. [Classify] reports it as Rejected.
 var ErrInvalidRequest = errors.New("sprig: invalid request")
 
 // MaxMessageLen bounds APIError.Message, in bytes.
 const MaxMessageLen = 512
 
-// MaxRetryAfter bounds APIError.RetryAfter. A larger Retry-After is clamped
-// to it (it keeps absurd values from overflowing; callers should cap the
-// wait further to what their run can afford).
+// MaxRetryAfter bounds APIError.RetryAfter, so that an absurd Retry-After
+// cannot overflow a time.Duration. Callers should cap the wait further, to
+// what their run can afford.
 const MaxRetryAfter = 24 * time.Hour
 
-// DataImportAPIPath is where a Sprig user creates a new API key.
+// DataImportAPIPath is the place in Sprig's web app where a user creates an
+// API key.
 const DataImportAPIPath = "Integrations > Enrichment > Data Import API"
 
-// APIError is an HTTP answer from Sprig that is not 2xx.
+// APIError is an HTTP response from Sprig with a status other than 2xx.
 //
 // Message is the "error" field of Sprig's JSON error body
-// ({"error": "<message>"}); when the body is empty or not that JSON, it is
-// the status text (for example "Forbidden"). It is cut to MaxMessageLen
-// bytes and control characters are replaced by spaces, so it is a single
-// line. It is Sprig's own text and may quote parts of the request.
+// ({"error": "<message>"}). When the body is empty or not that JSON, it is
+// the status text, for example "Forbidden". It is cut to MaxMessageLen
+// bytes, and control characters are replaced by spaces, so it is one line.
+// It is Sprig's own text and may quote parts of the request.
 //
 // RetryAfter is the Retry-After header, given either as seconds or as an
-// HTTP date. A date is converted to a duration from the answer's Date
-// header (from the local clock when Date is missing). It is zero when the
-// header is absent, invalid or in the past. Sprig does not
-// document whether it sends Retry-After (on 429 or otherwise), so zero is
-// normal and callers must fall back to their own backoff.
+// HTTP date. A date is converted to a duration from the response's Date
+// header, or from the local clock when Date is missing. It is zero when the
+// header is absent, invalid or in the past. Sprig does not document whether
+// it sends Retry-After, so zero is normal and callers fall back to their
+// own backoff.
 type APIError struct {
 	StatusCode int
 	Message    string
@@ -63,7 +63,7 @@ type APIError struct {
 	op string // "POST /v2/users": which call, without user ids
 }
 
-// Error describes the failure. For 401 and 403 it says that the API key is
+// Error describes the failure. For 401 and 403 it states that the API key is
 // invalid or revoked and where in Sprig a new key is created.
 func (e *APIError) Error() string {
 	op := e.op
@@ -94,36 +94,43 @@ func (e *APIError) Error() string {
 	}
 }
 
-// Class says what a caller should do after a call. The zero value is
-// Accepted.
+// Class is the kind of outcome of a call, which decides what the caller
+// does next. The zero value is Accepted.
 type Class int
 
 const (
-	// Accepted: the call succeeded (nil error; any 2xx).
+	// Accepted means the call succeeded: a nil error, from any 2xx.
 	Accepted Class = iota
-	// Rejected: Sprig refused this request (400, 404, 422 and every other
-	// 4xx except 401, 403 and 429), or the client refused to send it
-	// (ErrInvalidRequest). Resending the same request will fail the same
-	// way; the user is recorded as rejected and the run goes on.
+
+	// Rejected means Sprig rejected this request (400, 404, 422 and every
+	// other 4xx except 401, 403 and 429), or the client did not send it
+	// because it is invalid (ErrInvalidRequest). Resending the same request
+	// fails the same way, so the user is recorded as a rejected row and the
+	// run goes on.
 	Rejected
-	// AuthFailed: 401 or 403. The API key is invalid or revoked; every
-	// further request will fail too, so the run must stop and the user must
-	// create a new key (see APIError.Error).
+
+	// AuthFailed means 401 or 403: the API key is invalid or revoked. Every
+	// further request fails too, so the run must stop and the user must
+	// create a new key (APIError.Error states where).
 	AuthFailed
-	// RateLimited: 429. Slow down and retry; wait at least
+
+	// RateLimited means 429. Slow down and retry, after at least
 	// APIError.RetryAfter when it is non-zero.
 	RateLimited
-	// ServerError: 5xx, and any unexpected non-2xx status outside 4xx
-	// (1xx, 3xx: a proxy or a wrong base URL). Retry with backoff.
+
+	// ServerError means 5xx, or a status outside 2xx and 4xx (1xx, 3xx),
+	// which points to a proxy or a wrong base URL. Retry with backoff.
 	ServerError
-	// NetworkError: no HTTP answer — connection refused or reset, DNS or
-	// TLS failure, the per-request timeout (ErrTimeout), a broken body —
-	// or any other error that is none of the above. Whether Sprig received
-	// the request is unknown; retrying with backoff is safe because upserts
-	// are idempotent.
+
+	// NetworkError means no complete HTTP response: connection refused or
+	// reset, a DNS or TLS failure, the per-request timeout (ErrTimeout), a
+	// body cut short, or any error that matches no other class. Whether
+	// Sprig processed the request is unknown. Retrying with backoff is safe
+	// because an upsert of the same body is idempotent.
 	NetworkError
-	// Canceled: the caller's own context was canceled or passed its
-	// deadline. Not a failure of the request: stop without counting it.
+
+	// Canceled means the caller's own context was canceled or passed its
+	// deadline. The request did not fail, so stop without counting it.
 	Canceled
 )
 
@@ -171,7 +178,7 @@ func (c Class) Retryable() bool {
 	return c == RateLimited || c == ServerError || c == NetworkError
 }
 
-// StatusClass is the class of an HTTP status code answered by Sprig:
+// StatusClass returns the class of an HTTP status code sent by Sprig:
 // 2xx Accepted; 401, 403 AuthFailed; 429 RateLimited; other 4xx Rejected;
 // everything else (5xx, 1xx, 3xx, invalid codes) ServerError.
 func StatusClass(code int) Class {
@@ -189,15 +196,15 @@ func StatusClass(code int) Class {
 	}
 }
 
-// Classify tells what kind of outcome err is. It looks through wrapping
-// (errors.As / errors.Is), so errors may be wrapped further by callers.
-// In order:
+// Classify returns the class of err, an error returned by this package. It
+// looks through wrapping with errors.As and errors.Is, so callers may wrap
+// errors further. The rules, applied in this order:
 //   - nil: Accepted;
 //   - an *APIError: StatusClass of its StatusCode;
 //   - a transport failure from this package, including ErrTimeout: NetworkError;
 //   - context.Canceled or context.DeadlineExceeded (the caller's context): Canceled;
 //   - ErrInvalidRequest: Rejected;
-//   - anything else: NetworkError.
+//   - any other error: NetworkError.
 func Classify(err error) Class {
 	if err == nil {
 		return Accepted
@@ -220,7 +227,7 @@ func Classify(err error) Class {
 	return NetworkError
 }
 
-// transportError is a request that got no (complete) HTTP answer for a
+// transportError is a request that got no (complete) HTTP response for a
 // reason other than the caller's context.
 type transportError struct {
 	op      string
@@ -230,7 +237,7 @@ type transportError struct {
 
 func (e *transportError) Error() string {
 	if e.timeout > 0 {
-		return fmt.Sprintf("sprig: %s: no answer within %s: %v", e.op, e.timeout, e.err)
+		return fmt.Sprintf("sprig: %s: timed out, no response within %s: %v", e.op, e.timeout, e.err)
 	}
 	return fmt.Sprintf("sprig: %s: %v", e.op, e.err)
 }

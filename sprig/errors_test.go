@@ -106,7 +106,7 @@ func TestTransportErrorIsTimeout(t *testing.T) {
 	if !errors.Is(te, ErrTimeout) {
 		t.Error("timed-out transport error does not match ErrTimeout")
 	}
-	if !strings.Contains(te.Error(), "no answer within 2s") {
+	if !strings.Contains(te.Error(), "timed out, no response within 2s") {
 		t.Errorf("Error() = %q", te.Error())
 	}
 	plain := &transportError{op: "POST /v2/users", err: errors.New("connection refused")}

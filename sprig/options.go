@@ -41,7 +41,7 @@ type Options struct {
 	// trimmed (keys pasted from files often end in a newline).
 	APIKey string `json:"-"`
 
-	// Timeout bounds each request, from sending it to reading its answer.
+	// Timeout bounds each request, from sending it to reading its response.
 	// Default DefaultTimeout. It applies even with a custom HTTPClient.
 	Timeout time.Duration
 

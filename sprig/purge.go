@@ -52,16 +52,16 @@ func (r PurgeRequest) Validate() error {
 	return nil
 }
 
-// PurgeVisitors asks Sprig to delete the named users with all their data,
+// PurgeVisitors requests that Sprig delete the named users with all their data,
 // after DelaySeconds (default 10 days). The request is validated first
 // (PurgeRequest.Validate; nothing is sent when it fails). On any 2xx it
-// returns Sprig's requestId ("" if the answer had none; the purge was
-// accepted all the same). Sprig answers 400 when none of the users exist,
+// returns Sprig's requestId, or "" when the response has none (the purge
+// was accepted all the same). Sprig returns 400 when none of the users exist,
 // and a bad key gets 403 with no body (Classify: AuthFailed). Other
 // failures are as for UpsertUser. Sending the same purge twice deletes the
 // same users, but makes two purge requests at Sprig (and the second may get
-// a 400 once the users are gone); like UpsertUser, net/http may resend it
-// once on a dead keep-alive connection.
+// a 400 once the users are gone). Like UpsertUser, net/http may resend it
+// when a reused keep-alive connection turns out dead.
 func (c *Client) PurgeVisitors(ctx context.Context, req PurgeRequest) (requestID string, err error) {
 	if err := req.Validate(); err != nil {
 		return "", fmt.Errorf("sprig: %s: %w", opPurge, err)

@@ -6,10 +6,10 @@ import (
 	"log/slog"
 )
 
-// redacted is what every printed form of a secret shows.
+// redacted is the text that every printed form of a secret shows.
 const redacted = "[redacted]"
 
-// secret holds a credential. Every way of printing it — String, GoString,
+// secret is a credential. Every way of printing it — String, GoString,
 // any fmt verb, slog, JSON — shows "[redacted]". Only value() reveals it.
 // The value sits behind a func, so that even fmt's reflection over
 // unexported fields (which cannot call these methods) prints an address.

@@ -16,7 +16,7 @@ const (
 	// maxErrorBody is how much of an error body is read to find the
 	// {"error": ...} message.
 	maxErrorBody = 64 << 10
-	// maxUserBody bounds a GET /v2/users/{userId} answer.
+	// maxUserBody bounds the body of a GET /v2/users/{userId} response.
 	maxUserBody = 4 << 20
 )
 

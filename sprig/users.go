@@ -19,7 +19,7 @@ const (
 )
 
 // CheckKeyUserID is the user id CheckKey reads. No sync writes it, so Sprig
-// answers 404 for it when the key is valid.
+// returns 404 for it when the key is valid.
 const CheckKeyUserID = "sprigsync-key-check-0b7e6a4c-4c1f-4f5e-9d0e-000000000000"
 
 // UpsertUser sends body, the complete JSON of one user
@@ -27,22 +27,22 @@ const CheckKeyUserID = "sprigsync-key-check-0b7e6a4c-4c1f-4f5e-9d0e-000000000000
 // POST /v2/users attempt with the client's API key. The body is copied, so
 // the caller may reuse its slice as soon as UpsertUser returns.
 //
-// It returns nil when Sprig answers any 2xx (Sprig documents 202: queued,
+// It returns nil when Sprig responds with any 2xx (Sprig documents 202: queued,
 // not yet visible). Otherwise the error is, by Classify:
 //   - *APIError for any other status: Rejected (400, 422, other 4xx),
 //     AuthFailed (401, 403), RateLimited (429, with RetryAfter when Sprig
 //     sent Retry-After), ServerError (5xx and unexpected statuses);
-//   - a wrapped transport error, NetworkError, when no answer came
-//     (refused, reset, DNS, TLS, or no answer within Options.Timeout:
+//   - a wrapped transport error, NetworkError, when no response came
+//     (refused, reset, DNS, TLS, or no response within Options.Timeout:
 //     errors.Is(err, ErrTimeout));
 //   - the caller's context error, Canceled, when ctx ended first;
 //   - ErrInvalidRequest, Rejected, for an empty body (nothing is sent).
 //
 // Exactly one attempt is made, except that net/http resends the request
-// once when it was written to a reused keep-alive connection that turned
-// out to be closed before any answer (the request is marked idempotent for
-// that with an Idempotency-Key header entry that is never sent). Sprig's
-// upsert of the same body is idempotent, so a resend is harmless.
+// on a new connection when it was written to a reused keep-alive connection
+// that turned out to be closed before any response. The request is marked
+// idempotent for that with an Idempotency-Key header entry that is never
+// sent. An upsert of the same body is idempotent, so a resend is harmless.
 func (c *Client) UpsertUser(ctx context.Context, body []byte) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fmt.Errorf("sprig: %s: %w: empty body", opUpsert, ErrInvalidRequest)
@@ -64,20 +64,20 @@ type User struct {
 	ID string
 	// ExternalUserID is the userId the user was upserted with.
 	ExternalUserID string
-	// Attributes holds values as decoded with json.Decoder.UseNumber:
+	// Attributes contains values as decoded with json.Decoder.UseNumber:
 	// string, json.Number (digits exactly as Sprig sent them) or bool.
 	Attributes map[string]any
 	// CreatedAt is as Sprig sent it (format undocumented).
 	CreatedAt string
 	// Events is the events array as Sprig sent it, undecoded.
 	Events json.RawMessage
-	// Raw is the whole answer body.
+	// Raw is the whole response body.
 	Raw json.RawMessage
 }
 
 // GetUser reads the user with the given userId (the id used to upsert it).
 // A 404 returns an error matching errors.Is(err, ErrUserNotFound) that also
-// holds the *APIError (Classify: Rejected). Other failures are as for
+// wraps the *APIError (Classify: Rejected). Other failures are as for
 // UpsertUser. An empty userID is ErrInvalidRequest.
 //
 // Sprig processes upserts asynchronously, so a user just accepted may not
@@ -96,10 +96,10 @@ func (c *Client) GetUser(ctx context.Context, userID string) (*User, error) {
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, maxUserBody+1))
 		if err != nil {
-			return fmt.Errorf("reading the answer: %w", err)
+			return fmt.Errorf("reading the response body failed: %w", err)
 		}
 		if len(data) > maxUserBody {
-			return fmt.Errorf("answer longer than %d bytes", maxUserBody)
+			return fmt.Errorf("response body is longer than the limit of %d bytes", maxUserBody)
 		}
 		user, err = decodeUser(data)
 		return err
@@ -114,7 +114,7 @@ func (c *Client) GetUser(ctx context.Context, userID string) (*User, error) {
 // CheckKey proves that the client's key is accepted by reading a user that
 // cannot exist (CheckKeyUserID): a 404 (or, improbably, a 200) means the
 // key works and returns nil. A bad key returns the 401/403 *APIError
-// (Classify: AuthFailed) whose message tells the user to create a new key;
+// (Classify: AuthFailed), whose message directs the user to create a new key;
 // any other failure is returned as GetUser returns it.
 func (c *Client) CheckKey(ctx context.Context) error {
 	_, err := c.GetUser(ctx, CheckKeyUserID)

@@ -49,7 +49,7 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request, path string) {
 }
 
 // config serves GET /standin/config (the options in force, without keys)
-// and POST /standin/config (a ConfigUpdate; answers like GET).
+// and POST /standin/config (a ConfigUpdate, with the same response as GET).
 func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
@@ -137,7 +137,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := marshal(v)
 	if err != nil {
-		status, body = http.StatusInternalServerError, errorBody("encoding the answer: "+err.Error())
+		status, body = http.StatusInternalServerError, errorBody("encoding the response failed: "+err.Error())
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

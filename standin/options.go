@@ -32,7 +32,7 @@ type Options struct {
 
 	// RateLimit is the requests per second allowed over all Sprig
 	// endpoints together, counting only requests with a valid key. 0 means
-	// unlimited. Above it the answer is 429.
+	// unlimited. Above it the response is 429.
 	RateLimit float64
 
 	// Burst is the token-bucket size for RateLimit. 0 means one second's
@@ -45,10 +45,12 @@ type Options struct {
 	RetryAfter time.Duration
 
 	// ServerErrorShare is the share, 0 to 1, of POST /v2/users requests
-	// answered with an injected 500.
+	// failed with an injected 500. The share is drawn for every
+	// POST /v2/users that passed the key and rate-limit checks, before the
+	// body is validated.
 	ServerErrorShare float64
 
-	// Latency is added before answering every Sprig-endpoint request.
+	// Latency is added before responding to every Sprig-endpoint request.
 	Latency time.Duration
 
 	// RejectUserIDs maps a userId to the message of the 422 that a
@@ -150,8 +152,8 @@ func newConfig(o Options) *config {
 	return c
 }
 
-// normalize deep-copies o and clamps values out of range (SetOptions and New
-// never fail; Validate reports such values).
+// normalize deep-copies o and clamps values out of range, because New and
+// SetOptions return no error. Validate reports such values.
 func normalize(o Options) Options {
 	o.Keys = maps.Clone(o.Keys)
 	o.RejectUserIDs = maps.Clone(o.RejectUserIDs)
@@ -217,7 +219,7 @@ func (u ConfigUpdate) apply(o Options) Options {
 	return o
 }
 
-// ConfigView is the answer of GET and POST /standin/config: the options in
+// ConfigView is the response of GET and POST /standin/config: the options in
 // force, with the environments the keys map to but never the keys.
 type ConfigView struct {
 	Environments     []string          `json:"environments"`

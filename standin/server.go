@@ -62,11 +62,11 @@ func (s *Server) User(env, userID string) (StoredUser, bool) { return s.store.us
 // Purges returns the purge requests recorded for env, oldest first.
 func (s *Server) Purges(env string) []PurgeRecord { return s.store.purgeRecords(env) }
 
-// Stats returns the counts of answers so far.
+// Stats returns the counts of responses so far.
 func (s *Server) Stats() Stats { return s.stats.snapshot() }
 
-// Reset forgets every user, purge record and count, and restarts the rate
-// limiter and fault sequence. The options stay.
+// Reset deletes every user, purge record and count, and restarts the rate
+// limiter and the fault sequence. The options stay.
 func (s *Server) Reset() {
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()
@@ -106,7 +106,7 @@ func (s *Server) sprig(w http.ResponseWriter, r *http.Request, ep endpoint, meth
 	}
 	cfg := s.cfg.Load()
 	if d := cfg.opts.Latency; d > 0 && !s.wait(r.Context(), d) {
-		return // The client is gone, so nobody reads an answer.
+		return // The client has disconnected, so no response is sent.
 	}
 	env, ok := authenticate(cfg, r.Header.Get("Authorization"))
 	if !ok {
@@ -116,7 +116,7 @@ func (s *Server) sprig(w http.ResponseWriter, r *http.Request, ep endpoint, meth
 			return
 		}
 		s.reply(w, r, ep, http.StatusUnauthorized, false,
-			errorBody("unauthorized: missing or invalid API key (expected Authorization: API-Key <key>)"))
+			errorBody("missing or invalid API key (expected Authorization: API-Key <key>)"))
 		return
 	}
 	if cfg.limiter != nil && !cfg.limiter.Allow() {
@@ -228,18 +228,18 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request, _ *config, env st
 	s.reply(w, r, epPurge, http.StatusOK, false, out)
 }
 
-// fail answers a handler error: 400 with its message for a badRequest, a
+// fail responds to a handler error: 400 with its message for a badRequest, a
 // real 500 otherwise.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, ep endpoint, err error) {
 	if b, ok := errors.AsType[badRequest](err); ok {
 		s.reply(w, r, ep, http.StatusBadRequest, false, errorBody(string(b)))
 		return
 	}
-	s.cfg.Load().log.Error("stand-in failure", "endpoint", endpointNames[ep], "err", err)
+	s.cfg.Load().log.Error("handling a Sprig request failed", "endpoint", endpointNames[ep], "err", err)
 	s.reply(w, r, ep, http.StatusInternalServerError, false, errorBody("internal server error"))
 }
 
-// reply writes one answer and counts it. A nil body sends no body and no
+// reply writes one response and counts it. A nil body sends no body and no
 // Content-Type.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, ep endpoint, status int,
 	injected bool, body []byte) {

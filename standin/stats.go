@@ -30,16 +30,16 @@ const (
 	maxStatus = 599
 )
 
-// Stats counts the answers of the Sprig endpoints since the server started
+// Stats counts the responses of the Sprig endpoints since the server started
 // or was reset. The /standin/ control endpoints are not counted.
 type Stats struct {
-	// Requests counts real answers (everything that is not an injected
+	// Requests counts real responses (everything that is not an injected
 	// fault) by endpoint name and status code.
 	Requests map[string]map[int]int64 `json:"requests"`
 	// Injected counts injected faults by endpoint name and status code:
 	// 500s from ServerErrorShare and 429s from RateLimit.
 	Injected map[string]map[int]int64 `json:"injected"`
-	// UpsertsAccepted counts POST /v2/users requests answered 202.
+	// UpsertsAccepted counts POST /v2/users requests that got 202.
 	UpsertsAccepted int64 `json:"upsertsAccepted"`
 	// DistinctUpsertsAccepted counts the accepted POST /v2/users requests
 	// whose exact body had not been accepted before in the same
@@ -48,13 +48,13 @@ type Stats struct {
 	DistinctUpsertsAccepted int64 `json:"distinctUpsertsAccepted"`
 }
 
-// Count returns the answers (real plus injected) of one endpoint with one
+// Count returns the responses (real plus injected) of one endpoint with one
 // status.
 func (s Stats) Count(endpoint string, status int) int64 {
 	return s.Requests[endpoint][status] + s.Injected[endpoint][status]
 }
 
-// Total returns every counted answer, real and injected.
+// Total returns the number of counted responses, real and injected.
 func (s Stats) Total() int64 {
 	var n int64
 	for _, m := range []map[string]map[int]int64{s.Requests, s.Injected} {

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// StoredUser is a user as the stand-in holds it after merging every
+// StoredUser is a user as the stand-in stores it after merging every
 // accepted upsert. The JSON form (GET /standin/users) has userId,
 // emailAddress (left out when never sent) and attributes.
 type StoredUser struct {
@@ -66,7 +66,7 @@ func newEnvStore() *envStore {
 	return &envStore{users: map[string]*StoredUser{}, seen: map[uint64]struct{}{}}
 }
 
-// stores holds the environments, created on first use.
+// stores contains the environments, created on first use.
 type stores struct {
 	mu       sync.RWMutex
 	envs     map[string]*envStore

@@ -28,7 +28,7 @@ const (
 	maxEventsKept = 100
 )
 
-// Error messages of the stand-in's 400 answers (and the reason of each).
+// Error messages of the stand-in's 400 responses.
 // Messages that name a field or attribute are built with fmt from these.
 const (
 	msgContentType    = "Content-Type must be application/json"
@@ -134,7 +134,7 @@ func jsonString(v json.RawMessage) (string, bool) {
 
 // parseUpsert validates a POST /v2/users body. Checks run in a fixed order
 // (fields, userId, emailAddress, attributes, events) so each invalid body
-// has one answer.
+// has exactly one error message.
 func parseUpsert(body []byte) (*upsertRequest, error) {
 	top, err := decodeObject(body, "userId", "emailAddress", "attributes", "events")
 	if err != nil {

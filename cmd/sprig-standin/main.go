@@ -57,9 +57,9 @@ func run(args []string) error {
 	fs.DurationVar(&opts.RetryAfter, "retry-after", 0,
 		"Retry-After sent with a 429, rounded up to seconds; 0 = 1s, negative = no header")
 	fs.Float64Var(&opts.ServerErrorShare, "server-error-share", 0,
-		"share (0 to 1) of POST /v2/users answered with an injected 500")
-	fs.DurationVar(&opts.Latency, "latency", 0, "delay added before every Sprig-endpoint answer")
-	fs.Func("reject", "USERID=MESSAGE: answer upserts of USERID with 422 MESSAGE (repeatable)",
+		"share (0 to 1) of POST /v2/users failed with an injected 500")
+	fs.DurationVar(&opts.Latency, "latency", 0, "delay added before every Sprig-endpoint response")
+	fs.Func("reject", "USERID=MESSAGE: reject upserts of USERID with 422 MESSAGE (repeatable)",
 		pairInto(opts.RejectUserIDs))
 	fs.Int64Var(&opts.Seed, "seed", 1, "seed of the injected-fault sequence")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error (debug logs every request)")

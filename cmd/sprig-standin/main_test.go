@@ -112,6 +112,16 @@ func TestCommand(t *testing.T) {
 	}
 }
 
+func TestFlagKeyNotEchoed(t *testing.T) {
+	err := run([]string{"-key", "sk_secret_without_env", "-addr", "127.0.0.1:0"})
+	if err == nil {
+		t.Fatal("run accepted -key without =ENVIRONMENT")
+	}
+	if strings.Contains(err.Error(), "sk_secret") {
+		t.Errorf("error %q repeats the key", err)
+	}
+}
+
 func TestFlagErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"-key", "novalue"},

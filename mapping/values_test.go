@@ -1,0 +1,101 @@
+package mapping
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// TestAppendStringRoundTrip checks on random strings that appendString
+// writes JSON that decodes to the same string, escapes every control
+// character, and rejects exactly the strings that are not valid UTF-8.
+func TestAppendStringRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []string{"a", "Z", " ", "\"", "\\", "\n", "\x00", "\x1f", "\x7f", "é", "日", "😀",
+		"\u2028", "\u2029", "\xe2", "\x80", "\xff", "/", "<", "&"}
+	for range 20000 {
+		var s []byte
+		for range r.IntN(40) {
+			s = append(s, alphabet[r.IntN(len(alphabet))]...)
+		}
+		got, ok := appendString(nil, s)
+		if ok != utf8.Valid(s) {
+			t.Fatalf("appendString(%q) ok = %v, want %v", s, ok, !ok)
+		}
+		if !ok {
+			continue
+		}
+		for _, b := range got {
+			if b < 0x20 {
+				t.Fatalf("appendString(%q) = %q has a raw control character", s, got)
+			}
+		}
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil || back != string(s) {
+			t.Fatalf("appendString(%q) = %q decodes to %q, %v", s, got, back, err)
+		}
+	}
+}
+
+// TestAppendFloatMatchesJSON checks that doubles are written exactly as
+// encoding/json writes them.
+func TestAppendFloatMatchesJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		f := math.Float64frombits(r.Uint64())
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
+		}
+		if g := math.Round(f*1e6) / 1e6; r.IntN(2) == 0 && !math.IsInf(g, 0) && !math.IsNaN(g) {
+			f = g // short decimals too
+		}
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == 0 {
+			want = []byte("0")
+		}
+		got, ok := appendFloat(nil, f, 64)
+		if !ok || string(got) != string(want) {
+			t.Fatalf("appendFloat(%v) = %s, want %s", f, got, want)
+		}
+	}
+}
+
+// TestCivilAllDays checks the date of every day from 0000-01-01 to
+// 9999-12-31 against the time package.
+func TestCivilAllDays(t *testing.T) {
+	for days := int64(minDay); days <= maxDay; days++ {
+		y, m, d := civil(days)
+		want := unixDay(days)
+		if y != int64(want.Year()) || m != int(want.Month()) || d != want.Day() {
+			t.Fatalf("civil(%d) = %d-%d-%d, want %s", days, y, m, d, want.Format("2006-01-02"))
+		}
+	}
+}
+
+func TestDecimalText(t *testing.T) {
+	tests := []struct {
+		unscaled int64
+		scale    int
+		want     string
+	}{
+		{0, 0, "0"}, {0, 3, "0.000"}, {-1, 2, "-0.01"}, {123, 0, "123"}, {123, 5, "0.00123"},
+		{999999999999999, 2, "9999999999999.99"}, {1000000000000000, 2, `"10000000000000.00"`},
+		{math.MinInt64, 0, `"-9223372036854775808"`}, {math.MaxInt64, 18, `"9.223372036854775807"`},
+	}
+	for _, tt := range tests {
+		if got := appendDecimalInt(nil, tt.unscaled, tt.scale, nil); string(got) != tt.want {
+			t.Errorf("decimal %d scale %d = %s, want %s", tt.unscaled, tt.scale, got, tt.want)
+		}
+	}
+}
+
+// unixDay returns the UTC midnight of a day count since 1970-01-01.
+func unixDay(days int64) time.Time {
+	return time.Unix(days*86400, 0).UTC()
+}
