@@ -150,7 +150,8 @@ func pendingName(syncID string) string { return "syncs/" + syncID + "/pending" }
 // Plan reads the snapshot, diffs it with the baseline and stores the
 // changeset. A run of the same sync that stopped before its Finish is
 // folded into the baseline first, so the users it got accepted are not
-// sent again.
+// sent again; so is this run's own earlier progress when the run was reset
+// to before its plan.
 func (a *Activities) Plan(ctx context.Context, in PlanInput) (plan.Result, error) {
 	logger := activity.GetLogger(ctx)
 	var p pending
@@ -160,13 +161,24 @@ func (a *Activities) Plan(ctx context.Context, in PlanInput) (plan.Result, error
 	case err != nil:
 		return plan.Result{}, err
 	case p.RunID != in.RunID:
-		res, err := state.Advance(a.Store, in.SyncID, p.RunID, "", false)
-		if err != nil {
-			return plan.Result{}, fmt.Errorf("fold the unfinished run %q into the baseline: %w",
-				p.RunID, err)
+		if err := a.fold(ctx, in.SyncID, p.RunID); err != nil {
+			return plan.Result{}, err
 		}
-		logger.Info("Folded an unfinished run into the baseline", "sync_id", in.SyncID,
-			"unfinished_run_id", p.RunID, "accepted", res.Accepted)
+	}
+	// A run reset to before its plan plans again under the same id. Its
+	// outcome logs index the old changeset, so they are folded into the
+	// baseline and removed.
+	logs, err := a.Store.List(state.RunName(in.SyncID, in.RunID, "batches"))
+	if err != nil {
+		return plan.Result{}, err
+	}
+	if len(logs) > 0 {
+		if err := a.fold(ctx, in.SyncID, in.RunID); err != nil {
+			return plan.Result{}, err
+		}
+		if err := a.Store.Remove(state.RunName(in.SyncID, in.RunID, "batches")); err != nil {
+			return plan.Result{}, err
+		}
 	}
 	if err := state.WriteJSON(a.Store, pendingName(in.SyncID), pending{RunID: in.RunID}); err != nil {
 		return plan.Result{}, err
@@ -193,6 +205,18 @@ func (a *Activities) Plan(ctx context.Context, in PlanInput) (plan.Result, error
 		"added", res.Added, "changed", res.Changed, "unchanged", res.Unchanged,
 		"removed", res.Removed, "invalid", res.Invalid, "duplicate", res.Duplicate)
 	return res, nil
+}
+
+// fold advances the baseline with the accepted outcomes of an unfinished
+// run, without dropping removed users.
+func (a *Activities) fold(ctx context.Context, syncID, runID string) error {
+	res, err := state.Advance(a.Store, syncID, runID, "", false)
+	if err != nil {
+		return fmt.Errorf("fold the unfinished run %q into the baseline: %w", runID, err)
+	}
+	activity.GetLogger(ctx).Info("Folded an unfinished run into the baseline", "sync_id", syncID,
+		"unfinished_run_id", runID, "accepted", res.Accepted)
+	return nil
 }
 
 // BatchInput is the input of UpsertBatch.
@@ -248,7 +272,12 @@ type FinishInput struct {
 
 // FinishResult is the result of Finish.
 type FinishResult struct {
+	// Baseline counts the users accepted in the whole run, including the
+	// batches that did not finish, and the baseline's size afterwards.
 	Baseline state.AdvanceResult `json:"baseline"`
+	// Rejected counts the users whose last outcome in the run is a
+	// rejection.
+	Rejected int64 `json:"rejected"`
 	// TopReason is the most common rejection reason of the run, and
 	// TopReasonCount how many users it rejected.
 	TopReason      string `json:"topReason,omitempty"`
@@ -266,11 +295,12 @@ func (a *Activities) Finish(ctx context.Context, in FinishInput) (FinishResult, 
 		return FinishResult{}, err
 	}
 	a.pause(ctx, "finish")
-	res := FinishResult{Baseline: adv}
-	res.TopReason, res.TopReasonCount, err = writeRejections(a.Store, in.SyncID, in.RunID)
+	rc, err := writeRejections(a.Store, in.SyncID, in.RunID)
 	if err != nil {
-		return res, err
+		return FinishResult{}, err
 	}
+	res := FinishResult{Baseline: adv, Rejected: rc.total, TopReason: rc.topReason,
+		TopReasonCount: rc.topCount}
 	if err := a.Store.Remove(pendingName(in.SyncID)); err != nil {
 		return res, err
 	}

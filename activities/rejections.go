@@ -18,17 +18,25 @@ type rejectionLine struct {
 	Reason string `json:"reason"`
 }
 
+// rejectionCounts sums up the rejections of a run.
+type rejectionCounts struct {
+	total     int64
+	topReason string
+	topCount  int64
+}
+
 // writeRejections writes every user whose last outcome in the run is a
-// rejection, one JSON object a line, and returns the most common reason
-// with its count (the first in order of appearance on a tie).
-func writeRejections(store state.Store, syncID, runID string) (string, int64, error) {
+// rejection, one JSON object a line, and returns their count and the most
+// common reason with its count (the first in order of appearance on a tie).
+func writeRejections(store state.Store, syncID, runID string) (rejectionCounts, error) {
+	var rc rejectionCounts
 	names, err := store.List(state.RunName(syncID, runID, "batches"))
 	if err != nil {
-		return "", 0, err
+		return rc, err
 	}
 	w, err := store.Create(state.RunName(syncID, runID, RejectionsPart))
 	if err != nil {
-		return "", 0, err
+		return rc, err
 	}
 	defer w.Abort()
 	buf := bufio.NewWriter(w)
@@ -49,7 +57,7 @@ func writeRejections(store state.Store, syncID, runID string) (string, int64, er
 			return nil
 		})
 		if err != nil {
-			return "", 0, err
+			return rc, err
 		}
 		for _, i := range indexes {
 			o := last[i]
@@ -58,8 +66,9 @@ func writeRejections(store state.Store, syncID, runID string) (string, int64, er
 			}
 			if err := enc.Encode(rejectionLine{UserID: o.UserID, Status: o.Status,
 				Reason: o.Reason}); err != nil {
-				return "", 0, fmt.Errorf("write rejections: %w", err)
+				return rc, fmt.Errorf("write rejections: %w", err)
 			}
+			rc.total++
 			if counts[o.Reason] == 0 {
 				order = append(order, o.Reason)
 			}
@@ -67,17 +76,15 @@ func writeRejections(store state.Store, syncID, runID string) (string, int64, er
 		}
 	}
 	if err := buf.Flush(); err != nil {
-		return "", 0, fmt.Errorf("write rejections: %w", err)
+		return rc, fmt.Errorf("write rejections: %w", err)
 	}
 	if err := w.Commit(); err != nil {
-		return "", 0, err
+		return rc, err
 	}
-	var top string
-	var topCount int64
 	for _, reason := range order {
-		if counts[reason] > topCount {
-			top, topCount = reason, counts[reason]
+		if counts[reason] > rc.topCount {
+			rc.topReason, rc.topCount = reason, counts[reason]
 		}
 	}
-	return top, topCount, nil
+	return rc, nil
 }

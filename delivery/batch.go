@@ -284,9 +284,13 @@ func (r *run) advance() {
 	}
 }
 
+// send runs the senders. A sender that must stop the batch (a 401, a user
+// that keeps failing) stops the others from starting requests, but the
+// requests already in flight finish and are recorded: Sprig may have
+// accepted them, and an accepted user must reach the baseline.
 func (r *run) send(ctx context.Context) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	stopCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	first := r.cp.Next
 	jobs := make(chan job, r.opts.Concurrency)
 	done := make(chan settledJob, r.opts.Concurrency)
@@ -305,8 +309,8 @@ func (r *run) send(ctx context.Context) error {
 				select {
 				case jobs <- j:
 					return nil
-				case <-ctx.Done():
-					return context.Cause(ctx)
+				case <-stopCtx.Done():
+					return context.Cause(stopCtx)
 				}
 			})
 	}()
@@ -317,9 +321,9 @@ func (r *run) send(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				s, err := r.sendOne(ctx, j)
+				s, err := r.sendOne(ctx, stopCtx, j)
 				if err != nil {
-					cancel(err)
+					stop(err)
 					return
 				}
 				done <- s
@@ -331,14 +335,14 @@ func (r *run) send(ctx context.Context) error {
 		close(done)
 	}()
 
-	err := r.collect(ctx, done)
+	err := r.collect(stopCtx, done)
 	if err != nil {
-		cancel(err)
+		stop(err)
 		for range done {
 		}
 		return err
 	}
-	if cause := context.Cause(ctx); cause != nil {
+	if cause := context.Cause(stopCtx); cause != nil {
 		return cause
 	}
 	if readErr != nil {
@@ -398,8 +402,9 @@ func (r *run) collect(ctx context.Context, done <-chan settledJob) error {
 }
 
 // sendOne sends one user until Sprig accepts or rejects it. It returns an
-// error only when the batch must stop.
-func (r *run) sendOne(ctx context.Context, j job) (settledJob, error) {
+// error only when the batch must stop. Requests run under ctx; waiting for
+// a turn or a retry ends when stopCtx is done.
+func (r *run) sendOne(ctx, stopCtx context.Context, j job) (settledJob, error) {
 	s := settledJob{job: j}
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = r.opts.InitialBackoff
@@ -407,7 +412,7 @@ func (r *run) sendOne(ctx context.Context, j job) (settledJob, error) {
 	bo.MaxElapsedTime = 0
 	bo.Reset()
 	for attempt := 1; ; attempt++ {
-		if err := r.gate.wait(ctx); err != nil {
+		if err := r.gate.wait(stopCtx); err != nil {
 			return s, err
 		}
 		err := r.sender.UpsertUser(ctx, j.change.Body)
@@ -464,7 +469,7 @@ func (r *run) sendOne(ctx context.Context, j job) (settledJob, error) {
 			// one probe through per backoff step.
 			r.gate.unreachable()
 		default:
-			if err := sleep(ctx, delay); err != nil {
+			if err := sleep(stopCtx, delay); err != nil {
 				return s, err
 			}
 		}

@@ -99,7 +99,7 @@ func (h *harness) checkComplete(in workflows.SyncInput, sum workflows.Summary) {
 
 type handlerFunc func(u *mapping.User)
 
-func (f handlerFunc) User(u *mapping.User) error        { f(u); return nil }
+func (f handlerFunc) User(u *mapping.User) error         { f(u); return nil }
 func (f handlerFunc) Invalid(r mapping.InvalidRow) error { return nil }
 
 // killAfterUpserts makes the stand-in call kill once, when it receives its

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,10 +37,7 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	code := func() int {
 		if !testing.Short() && os.Getenv("SPRIGSYNC_SKIP_INTEGRATION") == "" {
-			path := os.Getenv("TEMPORAL_CLI")
-			if path == "" {
-				path = "../.tools/bin/temporal"
-			}
+			path := devServerPath()
 			if _, err := os.Stat(path); err != nil {
 				fmt.Fprintf(os.Stderr, "integration: the Temporal CLI is missing at %s: run `make tools` "+
 					"or set TEMPORAL_CLI (or run the unit tests alone with -short)\n", path)
@@ -95,6 +93,29 @@ type harness struct {
 	upserts atomic.Int64
 	// hook, when set, runs before the stand-in serves a request.
 	hook atomic.Pointer[func(*http.Request)]
+	// handler serves the stand-in through server.
+	handler http.Handler
+	server  atomic.Pointer[http.Server]
+}
+
+// serve serves the stand-in on ln.
+func (h *harness) serve(ln net.Listener) {
+	srv := &http.Server{Handler: h.handler}
+	h.server.Store(srv)
+	go srv.Serve(ln)
+}
+
+// outage makes the stand-in refuse connections for d: it closes the
+// listener and every connection, then listens again on the same address.
+func (h *harness) outage(d time.Duration) {
+	h.server.Load().Close()
+	time.Sleep(d)
+	ln, err := net.Listen("tcp", strings.TrimPrefix(h.url, "http://"))
+	if err != nil {
+		h.t.Errorf("listen again after the outage: %v", err)
+		return
+	}
+	h.serve(ln)
 }
 
 func newHarness(t *testing.T, opts standin.Options) *harness {
@@ -119,7 +140,7 @@ func newBareHarness(t *testing.T, opts standin.Options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/v2/users" {
 			h.upserts.Add(1)
 		}
@@ -127,9 +148,9 @@ func newBareHarness(t *testing.T, opts standin.Options) *harness {
 			(*hook)(r)
 		}
 		h.standin.ServeHTTP(w, r)
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	})
+	h.serve(ln)
+	t.Cleanup(func() { h.server.Load().Close() })
 	h.url = "http://" + ln.Addr().String()
 
 	store, err := state.NewLocal(h.stateDir)
@@ -195,3 +216,12 @@ func startRun(h *harness, in workflows.SyncInput) (client.WorkflowRun, error) {
 }
 
 func osMkdirTemp() (string, error) { return os.MkdirTemp("", "sprigsync-it-") }
+
+// devServerPath returns the path of the Temporal CLI: $TEMPORAL_CLI, or the
+// one `make tools` builds.
+func devServerPath() string {
+	if path := os.Getenv("TEMPORAL_CLI"); path != "" {
+		return path
+	}
+	return "../.tools/bin/temporal"
+}

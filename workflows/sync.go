@@ -216,7 +216,11 @@ func summarize(ctx workflow.Context, sum Summary, st *RunState, fin activities.F
 	t := st.Totals
 	sum.Changes = int64(p.Changes)
 	sum.Accepted, sum.Rejected, sum.Requests, sum.Retries = t.Accepted, t.Rejected, t.Requests, t.Retries
-	sum.Unsent = sum.Changes - t.Accepted - t.Rejected
+	if fin.Baseline.Accepted > 0 || fin.Rejected > 0 {
+		// The outcome logs also count the batches that did not finish.
+		sum.Accepted, sum.Rejected = int64(fin.Baseline.Accepted), fin.Rejected
+	}
+	sum.Unsent = sum.Changes - sum.Accepted - sum.Rejected
 	sum.Batches, sum.BatchAttempts = st.Layout.Batches, t.Attempts
 	sum.Rejections = t.Rejections
 	sum.RetriedBatches = t.RetriedBatches

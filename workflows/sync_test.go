@@ -141,7 +141,7 @@ func TestSyncWorkflowCompletes(t *testing.T) {
 			}
 			return res, nil
 		},
-		activities.FinishResult{Baseline: state.AdvanceResult{Accepted: 9, Users: 9}})
+		activities.FinishResult{Baseline: state.AdvanceResult{Accepted: 9, Users: 9}, Rejected: 1})
 	env.ExecuteWorkflow(SyncWorkflowName, SyncInput{SyncID: "s1", Snapshot: "snap",
 		RateLimit: 50, BatchSize: 3, Parallelism: 2})
 	if err := env.GetWorkflowError(); err != nil {
