@@ -39,8 +39,8 @@ const HeartbeatInterval = 2 * time.Second
 var NonRetryable = []string{ErrTypeInvalidInput, ErrTypeInvalidConfig, ErrTypeInvalidSnapshot,
 	ErrTypeGuard, ErrTypeAuth, ErrTypeMissingKey}
 
-// Client is what the activities need from Sprig; *sprig.Client is the real
-// one.
+// Client is the part of Sprig's API that the activities use.
+// *sprig.Client implements it.
 type Client interface {
 	delivery.Sender
 	CheckKey(ctx context.Context) error

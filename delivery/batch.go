@@ -158,7 +158,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 const RejectionSample = 20
 
 // ErrAuth marks a batch stopped because Sprig refused the API key.
-var ErrAuth = errors.New("sprig refused the API key")
+var ErrAuth = errors.New("Sprig rejected the API key")
 
 // ErrGaveUp marks a batch stopped because one user's requests kept failing
 // with retryable errors; a later attempt may succeed.
@@ -285,9 +285,9 @@ func (r *run) advance() {
 }
 
 // send runs the senders. A sender that must stop the batch (a 401, a user
-// that keeps failing) stops the others from starting requests, but the
-// requests already in flight finish and are recorded: Sprig may have
-// accepted them, and an accepted user must reach the baseline.
+// that keeps failing) stops the others from starting requests. The requests
+// already in flight finish and are recorded, because Sprig may have
+// accepted them and an accepted user must reach the baseline.
 func (r *run) send(ctx context.Context) error {
 	stopCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)

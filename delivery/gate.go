@@ -73,8 +73,8 @@ func (g *gate) wait(ctx context.Context) error {
 	}
 }
 
-// reachable records that Sprig answered a request: the outage, if any, is
-// over.
+// reachable records that Sprig returned a response, so the outage, if any,
+// is over.
 func (g *gate) reachable() {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -85,7 +85,7 @@ func start(args []string) int {
 	fs.StringVar(&in.Environment, "environment", "",
 		"Sprig environment: production or development (default production)")
 	fs.Float64Var(&in.RateLimit, "rate-limit", 0, "most requests per second to Sprig (default 100)")
-	fs.IntVar(&in.BatchSize, "batch-size", 0, "most users per batch (default 1000)")
+	fs.IntVar(&in.BatchSize, "batch-size", 0, "most users per batch (default 10000)")
 	fs.IntVar(&in.Parallelism, "parallelism", 0, "most batches in flight (default 4)")
 	fs.BoolVar(&in.AllowEmpty, "allow-empty-snapshot", false, "run a snapshot with zero rows")
 	fs.Float64Var(&in.MaxChangedShare, "max-changed-share", 0, "largest share of the baseline "+

@@ -177,4 +177,3 @@ func (c *countingReader) ReadByte() (byte, error) {
 	}
 	return b, err
 }
-

@@ -21,8 +21,8 @@ func TestFormat(t *testing.T) {
 		Changes: 7, Accepted: 6, Rejected: 1, Requests: 9, Batches: 4, BatchAttempts: 5,
 		Retries:       delivery.Retries{RateLimited: 1, ServerError: 1},
 		BaselineUsers: 14, Duration: delivery.Duration(1500 * time.Millisecond),
-		Rejections:    []delivery.Rejection{{UserID: "42", Status: 400, Reason: "Invalid email"}},
-		InvalidRows:   []mapping.InvalidRow{{File: "/data/users.parquet", Row: 7, Reason: "user id is null"}},
+		Rejections:  []delivery.Rejection{{UserID: "42", Status: 400, Reason: "Invalid email"}},
+		InvalidRows: []mapping.InvalidRow{{File: "/data/users.parquet", Row: 7, Reason: "user id is null"}},
 	}
 	var b strings.Builder
 	Format(&b, s)

@@ -19,7 +19,7 @@ import (
 const (
 	DefaultEnvironment = "production"
 	DefaultRateLimit   = 100.0
-	DefaultBatchSize   = 1000
+	DefaultBatchSize   = 10_000
 	DefaultParallelism = 4
 	// MaxParallelism bounds the batches in flight, and so the pending
 	// activities of a run, far below Temporal's limit of 2,000.
@@ -39,8 +39,8 @@ type SyncInput struct {
 	// file, a directory of part files, or a glob.
 	Snapshot string `json:"snapshot"`
 
-	// Mapping says which columns become the userId, the email address and
-	// the attributes.
+	// Config maps columns to the userId, the email address and the
+	// attributes.
 	mapping.Config
 
 	// Environment is the Sprig environment written to, "production" or
@@ -53,8 +53,11 @@ type SyncInput struct {
 	// Enterprise plans.
 	RateLimit float64 `json:"rateLimit,omitempty"`
 
-	// BatchSize is the most users in one batch. Default 1,000. Smaller
-	// changesets are cut into Parallelism equal batches.
+	// BatchSize is the most users in one batch. Default 10,000: a batch
+	// costs about six history events, so large batches keep a run's history
+	// under one event per 1,000 users, and a batch's outcome log keeps its
+	// progress however large it is. Smaller changesets are cut into
+	// Parallelism equal batches.
 	BatchSize int `json:"batchSize,omitempty"`
 
 	// Parallelism is the most batches in flight at once. Default 4, at
@@ -128,8 +131,8 @@ type RunState struct {
 	Totals    BatchTotals `json:"totals"`
 }
 
-// Layout is how a changeset is cut into batches: Batches batches of Size
-// users, the last one shorter.
+// Layout is the division of a changeset into batches: Batches batches of
+// Size users, the last one shorter.
 type Layout struct {
 	Changes int `json:"changes"`
 	Batches int `json:"batches"`

@@ -43,7 +43,7 @@ type Summary struct {
 	Snapshot    string `json:"snapshot"`
 	Environment string `json:"environment"`
 	Status      string `json:"status"`
-	// Error says why a failed run failed.
+	// Error is the reason a failed run failed.
 	Error string `json:"error,omitempty"`
 
 	// Counts has the plan's counts of the snapshot's rows.
@@ -254,7 +254,7 @@ func fail(ctx workflow.Context, in SyncInput, st *RunState, sum Summary, cause e
 }
 
 // rootMessage returns the message of the innermost application error,
-// which is the one that says what to fix.
+// which is the one that names what to fix.
 func rootMessage(err error) string {
 	var appErr *temporal.ApplicationError
 	msg := err.Error()

@@ -80,7 +80,7 @@ func TestInputValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := SyncInput{SyncID: "wf", Snapshot: "x", Environment: "production", RateLimit: 100,
-		BatchSize: 1000, Parallelism: 4}
+		BatchSize: 10_000, Parallelism: 4}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("defaults (-want +got):\n%s", diff)
 	}
