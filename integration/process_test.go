@@ -47,6 +47,9 @@ func (h *harness) startWorkerProcess(extraEnv ...string) *workerProcess {
 		"-state-dir", h.stateDir, "-sprig-url", h.url, "-stop-timeout", "5s")
 	cmd.Env = append(os.Environ(), "SPRIG_API_KEY_PRODUCTION="+h.key)
 	cmd.Env = append(cmd.Env, extraEnv...)
+	// A worker outlives a test binary that crashed or timed out unless the
+	// kernel kills it with its parent.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	logPath := filepath.Join(h.t.TempDir(), "worker.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {

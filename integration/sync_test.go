@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/sprigsync/sprigsync/mapping"
 	"github.com/sprigsync/sprigsync/standin"
+	"github.com/sprigsync/sprigsync/usergen"
 	"github.com/sprigsync/sprigsync/workflows"
 )
 
@@ -221,4 +224,91 @@ func TestSyncAlreadyRunning(t *testing.T) {
 	if err := run.Get(ctx, nil); err == nil {
 		t.Fatal("the canceled run completed")
 	}
+}
+
+// TestSyncTenThousandThenHundredChanged syncs a generated 10,000-user
+// snapshot, then a second snapshot in which exactly 100 users changed: the
+// second run sends exactly 100 requests, by the stand-in's own count.
+func TestSyncTenThousandThenHundredChanged(t *testing.T) {
+	h := newHarness(t, standin.Options{})
+	dir := t.TempDir()
+	base := usergen.Options{Rows: 10_000, Seed: 10}
+	first := filepath.Join(dir, "users-1.parquet")
+	second := filepath.Join(dir, "users-2.parquet")
+	if err := usergen.WriteFile(first, base); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := usergen.WriteNextFile(second, base, usergen.Changes{ChangedShare: 0.01, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes.Changed) != 100 || len(changes.Added) != 0 || len(changes.Removed) != 0 {
+		t.Fatalf("generated changes = %d changed, %d added, %d removed; want 100, 0, 0",
+			len(changes.Changed), len(changes.Added), len(changes.Removed))
+	}
+
+	in := workflows.SyncInput{SyncID: "ten-thousand", Snapshot: first, RateLimit: 5000,
+		Config: mapping.Config{UserIDColumn: "user_id", EmailColumn: "email"}}
+	sum, err := h.run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := h.standin.Stats(); sum.Accepted != 10_000 || upsertRequests(st) != 10_000 ||
+		len(h.standin.Users("production")) != 10_000 {
+		t.Fatalf("first run accepted %d, the stand-in served %d upserts and holds %d users; "+
+			"want 10000", sum.Accepted, upsertRequests(st), len(h.standin.Users("production")))
+	}
+
+	before := upsertRequests(h.standin.Stats())
+	in.Snapshot = second
+	sum, err = h.run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := upsertRequests(h.standin.Stats()) - before; sum.Changed != 100 || got != 100 {
+		t.Fatalf("second run: %d changed, the stand-in served %d upserts; want 100 and 100",
+			sum.Changed, got)
+	}
+	var changed []string
+	for _, id := range changes.Changed {
+		changed = append(changed, fmt.Sprint(id))
+	}
+	if diff := cmp.Diff(want100(changed), sentIDs(t, h, second, changed)); diff != "" {
+		t.Fatalf("changed users in the stand-in (-want +got):\n%s", diff)
+	}
+}
+
+// want100 returns ids as a set.
+func want100(ids []string) map[string]bool {
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out
+}
+
+// sentIDs returns which of ids the stand-in holds with exactly the values
+// of the snapshot.
+func sentIDs(t *testing.T, h *harness, snapshot string, ids []string) map[string]bool {
+	t.Helper()
+	want := expectedUsers(t, snapshot)
+	stored := storedUsers(h.standin)
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = cmp.Equal(want.users[id], stored[id])
+	}
+	return out
+}
+
+// upsertRequests counts every POST /v2/users the stand-in served, whatever
+// its answer.
+func upsertRequests(st standin.Stats) int64 {
+	var n int64
+	for _, count := range st.Requests[standin.EndpointUpsert] {
+		n += count
+	}
+	for _, count := range st.Injected[standin.EndpointUpsert] {
+		n += count
+	}
+	return n
 }
