@@ -81,6 +81,20 @@ func TestRevokedKeyThenResume(t *testing.T) {
 			if got := h.baselineLen("revoked"); got != int(accepted) {
 				t.Fatalf("baseline has %d users, want the %d Sprig accepted", got, accepted)
 			}
+			// The failed run's history has failures and heartbeat details
+			// too: none may hold the key or a user's email address.
+			text := historyText(t, h.history("revoked", sum.RunID))
+			if !strings.Contains(text, "invalid or revoked") {
+				t.Fatal("the history text lacks the failure; the search would prove nothing")
+			}
+			if strings.Contains(text, h.key) {
+				t.Fatal("the failed run's history contains the API key")
+			}
+			for id, u := range h.standin.Users("production") {
+				if strings.Contains(text, u.EmailAddress) {
+					t.Fatalf("the failed run's history contains user %s's email address", id)
+				}
+			}
 
 			h.hook.Store(nil)
 			h.standin.SetOptions(standin.Options{Keys: map[string]string{h.key: "production"}})

@@ -3,8 +3,9 @@
 // accepted, and the users Sprig has never seen.
 //
 // Planning streams through the snapshot. Memory holds the baseline (24 bytes
-// per user), the key of every snapshot row (16 bytes per row) and one row at a
-// time; request bodies go straight to the changeset in the state store.
+// per user and a flag), the key of every user that is not in the baseline
+// (16 bytes each) and one batch of rows; request bodies go straight to the
+// changeset in the state store.
 package plan
 
 import (
@@ -130,8 +131,13 @@ func Run(ctx context.Context, in Input) (Result, error) {
 
 	// Every copy of a repeated user id is reported and none is sent, because
 	// no rule can tell which copy the warehouse meant.
-	dups := repeatedKeys(p.keys)
-	p.keys = nil
+	dups := repeatedKeys(p.newKeys)
+	p.newKeys = nil
+	if len(p.repeated) > 0 {
+		dups = append(dups, p.repeated...)
+		slices.SortFunc(dups, state.Key.Compare)
+		dups = slices.Compact(dups)
+	}
 	if len(dups) > 0 {
 		if err := p.reportDuplicates(ctx, scan, in, dups); err != nil {
 			return Result{}, err
@@ -173,7 +179,9 @@ func Run(ctx context.Context, in Input) (Result, error) {
 type planner struct {
 	base     *state.Baseline
 	seen     []bool
-	keys     []state.Key
+	rows     int64
+	newKeys  []state.Key // keys of users not in the baseline
+	repeated []state.Key // keys of baseline users seen more than once
 	cs       *state.ChangesetWriter
 	inv      *invalidLog
 	res      Result
@@ -193,13 +201,12 @@ func (p *planner) User(u *mapping.User) error {
 	if p.dups != nil {
 		return p.secondPass(key, fp, u.UserID, u.File, u.Row, true)
 	}
-	p.keys = append(p.keys, key)
-	if p.progress != nil && len(p.keys)%100_000 == 0 {
-		p.progress(int64(len(p.keys)))
+	p.rows++
+	if p.progress != nil && p.rows%100_000 == 0 {
+		p.progress(p.rows)
 	}
-	i, found := p.base.Find(key)
+	i, found := p.note(key)
 	if found {
-		p.seen[i] = true
 		if p.base.Entries()[i].Fingerprint == fp {
 			p.res.Unchanged++
 			return nil
@@ -225,12 +232,26 @@ func (p *planner) Invalid(r mapping.InvalidRow) error {
 	}
 	// The user is still in the snapshot: keep its baseline entry, so an
 	// invalid row never reads as a removed user.
-	p.keys = append(p.keys, key)
-	if i, found := p.base.Find(key); found {
-		p.seen[i] = true
-	}
+	p.note(key)
 	p.res.Invalid++
 	return p.inv.add(r)
+}
+
+// note marks a snapshot user id as seen and remembers it for the search
+// for repeated ids. A user of the baseline repeats when it was seen already;
+// the keys of new users are kept and sorted after the scan. An incremental
+// run so holds and sorts only its few new users, not the whole snapshot.
+func (p *planner) note(key state.Key) (int, bool) {
+	i, found := p.base.Find(key)
+	if !found {
+		p.newKeys = append(p.newKeys, key)
+		return i, false
+	}
+	if p.seen[i] {
+		p.repeated = append(p.repeated, key)
+	}
+	p.seen[i] = true
+	return i, true
 }
 
 // secondPass moves a row whose user id repeats from its first-pass count

@@ -237,3 +237,39 @@ func TestPlanGuard(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanDuplicatesOfBaselineUsers(t *testing.T) {
+	store, _ := state.NewLocal(t.TempDir())
+	if _, err := runPlan(t, store, "r1", users(200, plainBody), Guard{}); err != nil {
+		t.Fatal(err)
+	}
+	acceptAll(t, store, "r1", 200)
+
+	// User 5 appears twice with different bodies, user 7 once valid and
+	// once with an invalid email; user 9 changed once.
+	rows := users(200, plainBody)
+	rows = append(rows, row{id: "5", body: `{"userId":"5","attributes":{"v":9}}`},
+		row{id: "7", reason: `invalid email address in column "email"`})
+	rows[9].body = `{"userId":"9","attributes":{"v":2}}`
+	res, err := runPlan(t, store, "r2", rows, Guard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Counts{Files: 1, Rows: 202, Changed: 1, Unchanged: 197, Invalid: 1, Duplicate: 3}
+	if diff := cmp.Diff(want, res.Counts); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]change{{"9", `{"userId":"9","attributes":{"v":2}}`}},
+		readChangeset(t, store, "r2", res.Changes)); diff != "" {
+		t.Fatalf("changeset (-want +got):\n%s", diff)
+	}
+	var dupIDs []string
+	for _, r := range res.InvalidSample {
+		if r.Reason != `invalid email address in column "email"` {
+			dupIDs = append(dupIDs, fmt.Sprintf("%s@%d", r.UserID, r.Row))
+		}
+	}
+	if diff := cmp.Diff([]string{"5@5", "5@200", "7@7", "7@201"}, dupIDs); diff != "" {
+		t.Fatalf("reported duplicates (-want +got):\n%s", diff)
+	}
+}
