@@ -144,7 +144,10 @@ func TestReplayRecordedRun(t *testing.T) {
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(workflows.SyncWorkflow,
 		workflow.RegisterOptions{Name: workflows.SyncWorkflowName})
-	if err := r.ReplayWorkflowHistory(nil, hist); err != nil {
+	err = r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{
+		OriginalExecution: workflow.Execution{ID: "replay", RunID: sum.RunID},
+	})
+	if err != nil {
 		t.Fatalf("replay: %v", err)
 	}
 	if os.Getenv("SPRIGSYNC_RECORD_HISTORIES") != "" {

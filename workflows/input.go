@@ -31,8 +31,8 @@ const (
 // reads one key per environment from its own environment. Zero values mean
 // the defaults named on each field.
 type SyncInput struct {
-	// SyncID names the sync. Its runs share the baseline stored under this
-	// id. Default: the workflow id.
+	// SyncID names the sync; required. Its runs share the baseline stored
+	// under this id, and each runs with the sync id as its workflow id.
 	SyncID string `json:"syncId,omitempty"`
 
 	// Snapshot is the location of the snapshot on the worker: a Parquet
@@ -74,9 +74,10 @@ type SyncInput struct {
 
 // withDefaults returns the input with its zero values replaced by the
 // defaults, or an error naming the first invalid field.
-func (in SyncInput) withDefaults(workflowID string) (SyncInput, error) {
+func (in SyncInput) withDefaults() (SyncInput, error) {
 	if in.SyncID == "" {
-		in.SyncID = workflowID
+		return in, errors.New("syncId is empty: name the sync; its runs share one baseline " +
+			"and run one at a time under this name")
 	}
 	if err := state.CheckID("syncId", in.SyncID); err != nil {
 		return in, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -104,10 +105,13 @@ var acts *activities.Activities
 // an application error of type "SyncFailed" whose details hold the Summary.
 func SyncWorkflow(ctx workflow.Context, in SyncInput) (Summary, error) {
 	info := workflow.GetInfo(ctx)
-	in, err := in.withDefaults(info.WorkflowExecution.ID)
+	in, err := in.withDefaults()
 	if err != nil {
 		return Summary{}, temporal.NewNonRetryableApplicationError(err.Error(),
 			activities.ErrTypeInvalidInput, nil)
+	}
+	if in.SyncID != info.WorkflowExecution.ID {
+		return runAsChild(ctx, in)
 	}
 	st := in.Resume
 	if st == nil {
@@ -169,6 +173,27 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (Summary, error) {
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("Done: %d accepted, %d rejected",
 		sum.Accepted, sum.Rejected))
 	return sum, nil
+}
+
+// runAsChild runs the sync as a child workflow whose id is the sync id. Runs
+// of one sync so never overlap, even when a Temporal Schedule starts them
+// under ids of its own: a run that finds the sync running fails with the
+// type "SyncAlreadyRunning" and leaves the running one alone.
+func runAsChild(ctx workflow.Context, in SyncInput) (Summary, error) {
+	childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            in.SyncID,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+	})
+	var sum Summary
+	err := workflow.ExecuteChildWorkflow(childCtx, SyncWorkflowName, in).Get(ctx, &sum)
+	var running *temporal.ChildWorkflowExecutionAlreadyStartedError
+	if errors.As(err, &running) {
+		return sum, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("sync %q already has a run in progress, so this run did nothing", in.SyncID),
+			"SyncAlreadyRunning", nil)
+	}
+	return sum, err
 }
 
 func checkAndPlan(ctx workflow.Context, in SyncInput, st *RunState) error {

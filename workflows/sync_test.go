@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -60,22 +61,23 @@ func TestInputValidation(t *testing.T) {
 		in   SyncInput
 		want string
 	}{
-		{"no snapshot", SyncInput{}, "snapshot is empty: set it to a Parquet file, a directory of part files or a glob on the worker"},
-		{"bad environment", SyncInput{Snapshot: "x", Environment: "prod"}, `environment "prod" is not known: use "production" or "development"`},
-		{"bad rate", SyncInput{Snapshot: "x", RateLimit: -1}, "rateLimit -1 is out of range: use 0 < rateLimit <= 100000 requests per second"},
-		{"bad batch size", SyncInput{Snapshot: "x", BatchSize: -5}, "batchSize -5 is out of range: use 1 to 1000000"},
-		{"bad parallelism", SyncInput{Snapshot: "x", Parallelism: 65}, "parallelism 65 is out of range: use 1 to 64"},
+		{"no sync id", SyncInput{Snapshot: "x"}, "syncId is empty: name the sync; its runs share one baseline and run one at a time under this name"},
+		{"no snapshot", SyncInput{SyncID: "s"}, "snapshot is empty: set it to a Parquet file, a directory of part files or a glob on the worker"},
+		{"bad environment", SyncInput{SyncID: "s", Snapshot: "x", Environment: "prod"}, `environment "prod" is not known: use "production" or "development"`},
+		{"bad rate", SyncInput{SyncID: "s", Snapshot: "x", RateLimit: -1}, "rateLimit -1 is out of range: use 0 < rateLimit <= 100000 requests per second"},
+		{"bad batch size", SyncInput{SyncID: "s", Snapshot: "x", BatchSize: -5}, "batchSize -5 is out of range: use 1 to 1000000"},
+		{"bad parallelism", SyncInput{SyncID: "s", Snapshot: "x", Parallelism: 65}, "parallelism 65 is out of range: use 1 to 64"},
 		{"bad sync id", SyncInput{SyncID: "a/b", Snapshot: "x"}, `invalid syncId "a/b": use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tc.in.withDefaults("wf")
+			_, err := tc.in.withDefaults()
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("error = %v, want %q", err, tc.want)
 			}
 		})
 	}
-	got, err := SyncInput{Snapshot: "x"}.withDefaults("wf")
+	got, err := SyncInput{SyncID: "wf", Snapshot: "x"}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +144,7 @@ func TestSyncWorkflowCompletes(t *testing.T) {
 			return res, nil
 		},
 		activities.FinishResult{Baseline: state.AdvanceResult{Accepted: 9, Users: 9}, Rejected: 1})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "s1"})
 	env.ExecuteWorkflow(SyncWorkflowName, SyncInput{SyncID: "s1", Snapshot: "snap",
 		RateLimit: 50, BatchSize: 3, Parallelism: 2})
 	if err := env.GetWorkflowError(); err != nil {
@@ -190,6 +193,7 @@ func TestSyncWorkflowAuthFailure(t *testing.T) {
 				"batch stopped: API key invalid", activities.ErrTypeAuth, nil)
 		},
 		activities.FinishResult{Baseline: state.AdvanceResult{Accepted: 5, Users: 5}})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "s1"})
 	env.ExecuteWorkflow(SyncWorkflowName, SyncInput{SyncID: "s1", Snapshot: "snap",
 		BatchSize: 5, Parallelism: 1})
 	err := env.GetWorkflowError()
@@ -222,6 +226,7 @@ func TestSyncWorkflowAllRejected(t *testing.T) {
 				Rejected: in.End - in.Start, Attempts: 1}, nil
 		},
 		activities.FinishResult{TopReason: "Invalid email", TopReasonCount: 3})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "s1"})
 	env.ExecuteWorkflow(SyncWorkflowName, SyncInput{SyncID: "s1", Snapshot: "snap"})
 	var appErr *temporal.ApplicationError
 	if err := env.GetWorkflowError(); !errors.As(err, &appErr) {
@@ -239,6 +244,7 @@ func TestSyncWorkflowContinuesAsNew(t *testing.T) {
 	const changes = 1_000_000
 	f.register(env, plan.Result{Counts: plan.Counts{Rows: changes, Added: changes}, Changes: changes}, acceptAllBatch,
 		activities.FinishResult{})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "big"})
 	env.ExecuteWorkflow(SyncWorkflowName, SyncInput{SyncID: "big", Snapshot: "snap",
 		RateLimit: 100_000, BatchSize: 1000, Parallelism: 8})
 	err := env.GetWorkflowError()
@@ -259,5 +265,32 @@ func TestSyncWorkflowContinuesAsNew(t *testing.T) {
 	}
 	if len(f.finish) != 0 {
 		t.Fatalf("finish ran before the last execution: %+v", f.finish)
+	}
+}
+
+// TestSyncWorkflowRunsAsChild starts a run under another workflow id, as a
+// Temporal Schedule does: the run happens in a child workflow whose id is
+// the sync id.
+func TestSyncWorkflowRunsAsChild(t *testing.T) {
+	env := newEnv(t)
+	var f fakeRun
+	f.register(env, plan.Result{Counts: plan.Counts{Rows: 4, Added: 4}, Changes: 4},
+		acceptAllBatch, activities.FinishResult{Baseline: state.AdvanceResult{Accepted: 4, Users: 4}})
+	var childID string
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+		childID = info.WorkflowExecution.ID
+	})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "nightly-2026-12-04T00:00:00Z"})
+	env.ExecuteWorkflow(SyncWorkflowName, SyncInput{SyncID: "nightly", Snapshot: "snap"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var sum Summary
+	if err := env.GetWorkflowResult(&sum); err != nil {
+		t.Fatal(err)
+	}
+	if childID != "nightly" || sum.SyncID != "nightly" || sum.Accepted != 4 {
+		t.Fatalf("child id %q, summary %+v; want the run under id nightly with 4 accepted",
+			childID, sum)
 	}
 }
