@@ -5,7 +5,7 @@ TOOLS := $(CURDIR)/.tools/bin
 TEMPORAL := $(TOOLS)/temporal
 GO ?= go
 
-.PHONY: all build demo test test-unit tools clean
+.PHONY: all build demo bench test test-unit tools clean
 
 all: build
 
@@ -23,9 +23,16 @@ $(TEMPORAL):
 demo: build tools
 	./bin/demo -temporal $(TEMPORAL)
 
-# Every test, including integration tests on a real Temporal dev server.
+# Measurements of planning, delivery and history cost on this machine, as
+# one table (docs/benchmarks.md). Inputs are kept in .bench and reused.
+bench: build tools
+	./bin/bench -temporal $(TEMPORAL)
+
+# Every test, including integration tests on a real Temporal dev server, and
+# the reader comparison in the nested module compare/.
 test: tools
 	TEMPORAL_CLI=$(TEMPORAL) $(GO) test -timeout 25m -p 2 ./...
+	cd compare && $(GO) test -timeout 10m ./...
 
 # Unit tests only: no Temporal dev server.
 test-unit:

@@ -124,6 +124,9 @@ func Run(ctx context.Context, in Input) (Result, error) {
 		progress: in.Progress}
 	p.res.Baseline = base.Len()
 	stats, err := scan(ctx, in.Snapshot, in.Mapping, p)
+	if err == nil {
+		err = p.flush()
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -180,8 +183,11 @@ type planner struct {
 	base     *state.Baseline
 	seen     []bool
 	rows     int64
-	newKeys  []state.Key // keys of users not in the baseline
-	repeated []state.Key // keys of baseline users seen more than once
+	pending  []pendingUser // users waiting for a batch of lookups
+	arena    []byte        // ids and bodies of the pending users
+	found    []int         // baseline index of each pending user, or -1
+	newKeys  []state.Key   // keys of users not in the baseline
+	repeated []state.Key   // keys of baseline users seen more than once
 	cs       *state.ChangesetWriter
 	inv      *invalidLog
 	res      Result
@@ -195,6 +201,21 @@ type duplicate struct {
 	rows   []mapping.InvalidRow
 }
 
+// lookupBatch is how many users the planner buffers before it looks their
+// keys up in the baseline. A lookup misses the CPU caches, and lookups run
+// back to back overlap their misses, while one lookup between two rows of
+// decoding waits out its miss alone: on a 10,000,000-user baseline the
+// batch makes lookups several times faster.
+const lookupBatch = 1024
+
+// pendingUser is a user buffered for a batch of lookups; id and body are
+// offsets into the planner's arena.
+type pendingUser struct {
+	key      state.Key
+	fp       state.Fingerprint
+	id, body [2]int
+}
+
 func (p *planner) User(u *mapping.User) error {
 	key := state.KeyOf(u.UserID)
 	fp := state.FingerprintOf(u.Body)
@@ -205,17 +226,48 @@ func (p *planner) User(u *mapping.User) error {
 	if p.progress != nil && p.rows%100_000 == 0 {
 		p.progress(p.rows)
 	}
-	i, found := p.note(key)
-	if found {
-		if p.base.Entries()[i].Fingerprint == fp {
-			p.res.Unchanged++
-			return nil
-		}
-		p.res.Changed++
-	} else {
-		p.res.Added++
+	pu := pendingUser{key: key, fp: fp}
+	pu.id = [2]int{len(p.arena), len(p.arena) + len(u.UserID)}
+	p.arena = append(p.arena, u.UserID...)
+	pu.body = [2]int{len(p.arena), len(p.arena) + len(u.Body)}
+	p.arena = append(p.arena, u.Body...)
+	p.pending = append(p.pending, pu)
+	if len(p.pending) == lookupBatch {
+		return p.flush()
 	}
-	return p.cs.Add(state.Change{Key: key, Fingerprint: fp, UserID: u.UserID, Body: u.Body})
+	return nil
+}
+
+// flush looks up the buffered users in the baseline, counts them, and adds
+// the new and changed ones to the changeset, in snapshot order.
+func (p *planner) flush() error {
+	p.found = p.found[:0]
+	for _, pu := range p.pending {
+		i, found := p.note(pu.key)
+		if !found {
+			i = -1
+		}
+		p.found = append(p.found, i)
+	}
+	for n, pu := range p.pending {
+		i := p.found[n]
+		switch {
+		case i < 0:
+			p.res.Added++
+		case p.base.Entries()[i].Fingerprint == pu.fp:
+			p.res.Unchanged++
+			continue
+		default:
+			p.res.Changed++
+		}
+		err := p.cs.Add(state.Change{Key: pu.key, Fingerprint: pu.fp,
+			UserID: string(p.arena[pu.id[0]:pu.id[1]]), Body: p.arena[pu.body[0]:pu.body[1]]})
+		if err != nil {
+			return err
+		}
+	}
+	p.pending, p.arena = p.pending[:0], p.arena[:0]
+	return nil
 }
 
 func (p *planner) Invalid(r mapping.InvalidRow) error {
