@@ -130,7 +130,8 @@ func (a *Activities) CheckAccess(ctx context.Context, in CheckAccessInput) error
 	return nil
 }
 
-// PlanInput is the input of Plan.
+// PlanInput is the input of Plan. SyncID in the activity inputs is the
+// sync's state key, the sync id and the environment (workflows.StateKey).
 type PlanInput struct {
 	SyncID   string         `json:"syncId"`
 	RunID    string         `json:"runId"`
@@ -255,6 +256,10 @@ func (a *Activities) UpsertBatch(ctx context.Context, in BatchInput) (delivery.R
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("batch %d stopped: %v", in.Batch, err), ErrTypeAuth, nil)
 	}
+	if errors.Is(err, state.ErrNotFound) {
+		return res, fmt.Errorf("batch %d: %w; every worker on the task queue must use the same "+
+			"state directory (a shared volume), or batches find no changeset", in.Batch, err)
+	}
 	if err != nil {
 		return res, fmt.Errorf("batch %d: %w", in.Batch, err)
 	}
@@ -268,6 +273,10 @@ type FinishInput struct {
 	// Complete is true when every batch settled; only then are the users
 	// missing from the snapshot dropped from the baseline.
 	Complete bool `json:"complete"`
+	// Accepted is how many users the finished batches reported accepted.
+	// Finish fails when the state store holds fewer, which means this
+	// worker does not see the state the batches wrote.
+	Accepted int64 `json:"accepted"`
 }
 
 // FinishResult is the result of Finish.
@@ -293,6 +302,11 @@ func (a *Activities) Finish(ctx context.Context, in FinishInput) (FinishResult, 
 		state.RunName(in.SyncID, in.RunID, plan.RemovedPart), in.Complete)
 	if err != nil {
 		return FinishResult{}, err
+	}
+	if int64(adv.Accepted) < in.Accepted {
+		return FinishResult{}, fmt.Errorf("the state store holds %d accepted users of run %q, "+
+			"but its batches reported %d: every worker on the task queue must use the same "+
+			"state directory (a shared volume)", adv.Accepted, in.RunID, in.Accepted)
 	}
 	a.pause(ctx, "finish")
 	rc, err := writeRejections(a.Store, in.SyncID, in.RunID)

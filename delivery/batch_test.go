@@ -180,6 +180,9 @@ func TestRedact(t *testing.T) {
 	body := []byte(`{"userId":"42","emailAddress":"jo@example.com","attributes":{"plan":"enterprise","seats":12345,"x":"ab"}}`)
 	tests := []struct{ in, want string }{
 		{"Invalid email jo@example.com", "Invalid email [redacted]"},
+		{"Invalid email JO@EXAMPLE.COM", "Invalid email [redacted]"},
+		{"Invalid email jo%40example.com", "Invalid email [redacted]"},
+		{"plan ENTERPRISE unknown", "plan [redacted] unknown"},
 		{"plan enterprise not allowed for 12345", "plan [redacted] not allowed for [redacted]"},
 		{"short values like ab stay", "short values like ab stay"},
 		{"nothing to hide", "nothing to hide"},

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"encoding/json"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -36,9 +37,40 @@ func Redact(message string, body []byte) string {
 		return strings.Compare(a, b)
 	})
 	for _, v := range values {
-		if len(v) >= 3 {
-			message = strings.ReplaceAll(message, v, "[redacted]")
+		if len(v) < 3 {
+			continue
+		}
+		// Sprig may echo a value in another case or URL-encoded.
+		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
+			message = replaceFold(message, form, "[redacted]")
 		}
 	}
 	return message
+}
+
+// replaceFold replaces every occurrence of old in s, ignoring case, with new.
+func replaceFold(s, old, new string) string {
+	var b strings.Builder
+	for {
+		i := indexFold(s, old)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(new)
+		s = s[i+len(old):]
+	}
+}
+
+// indexFold returns the byte index of the first occurrence of sub in s,
+// ignoring case, or -1. It compares windows of len(sub) bytes, so a match
+// whose other case has another UTF-8 length is missed.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }

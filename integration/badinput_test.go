@@ -23,7 +23,7 @@ func TestBadSnapshotsLeaveBaseline(t *testing.T) {
 	if _, err := h.run(in); err != nil {
 		t.Fatal(err)
 	}
-	before, err := state.LoadBaseline(h.store, "bad")
+	before, err := state.LoadBaseline(h.store, workflows.StateKey("bad", "production"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestBadSnapshotsLeaveBaseline(t *testing.T) {
 			if h.upserts.Load() != sent {
 				t.Fatalf("%d upserts were sent", h.upserts.Load()-sent)
 			}
-			after, err := state.LoadBaseline(h.store, "bad")
+			after, err := state.LoadBaseline(h.store, workflows.StateKey("bad", "production"))
 			if err != nil {
 				t.Fatal(err)
 			}

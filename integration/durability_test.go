@@ -81,7 +81,7 @@ func (h *harness) checkComplete(in workflows.SyncInput, sum workflows.Summary) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	gotBase, err := state.LoadBaseline(h.store, in.SyncID)
+	gotBase, err := state.LoadBaseline(h.store, workflows.StateKey(in.SyncID, "production"))
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -204,7 +204,7 @@ func testdata(parts ...string) string {
 // baselineLen returns the number of users in a sync's baseline.
 func (h *harness) baselineLen(syncID string) int {
 	h.t.Helper()
-	b, err := state.LoadBaseline(h.store, syncID)
+	b, err := state.LoadBaseline(h.store, workflows.StateKey(syncID, "production"))
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -89,7 +89,12 @@ func start(args []string) int {
 	fs.IntVar(&in.Parallelism, "parallelism", 0, "most batches in flight (default 4)")
 	fs.BoolVar(&in.AllowEmpty, "allow-empty-snapshot", false, "run a snapshot with zero rows")
 	fs.Float64Var(&in.MaxChangedShare, "max-changed-share", 0, "largest share of the baseline "+
-		"that may change or go in one run, 0 to 1 (default 0.5; 1 turns the check off)")
+		"that may change or go in one run, 0 to 1 (0 means the default 0.5; 1 turns the check off)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: starter -sync-id ID -snapshot PATH [flags]\n"+
+			"       starter resume -sync-id ID   (start a failed sync again; see starter resume -h)")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -24,8 +24,8 @@ var ErrAlreadyRunning = errors.New("sync is already running")
 // of one sync never overlap: when one is running, Start returns an error
 // wrapping ErrAlreadyRunning that names it, instead of attaching to it.
 func Start(ctx context.Context, c client.Client, taskQueue string, in workflows.SyncInput) (client.WorkflowRun, error) {
-	if in.SyncID == "" {
-		return nil, errors.New("sync id is empty: name the sync (it is the workflow id)")
+	if err := in.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid input: %w", err)
 	}
 	if taskQueue == "" {
 		taskQueue = syncworker.DefaultTaskQueue

@@ -5,8 +5,13 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sprigsync/sprigsync/delivery"
@@ -70,11 +75,18 @@ type SyncInput struct {
 	// Resume carries a run's progress across continue-as-new. Leave it
 	// empty when starting a run.
 	Resume *RunState `json:"resume,omitempty"`
+
+	// unknown has the input's JSON fields that SyncInput does not have.
+	unknown []string
 }
 
 // withDefaults returns the input with its zero values replaced by the
 // defaults, or an error naming the first invalid field.
 func (in SyncInput) withDefaults() (SyncInput, error) {
+	if len(in.unknown) > 0 {
+		return in, fmt.Errorf("unknown input field %q: check its spelling; the fields are %s",
+			in.unknown[0], strings.Join(jsonFieldNames(reflect.TypeFor[SyncInput]()), ", "))
+	}
 	if in.SyncID == "" {
 		return in, errors.New("syncId is empty: name the sync; its runs share one baseline " +
 			"and run one at a time under this name")
@@ -193,4 +205,58 @@ func (t *BatchTotals) add(r delivery.Result) {
 		r.Rejections = nil
 		t.RetriedBatches = append(t.RetriedBatches, r)
 	}
+}
+
+// Validate reports the first invalid field of the input, as the workflow
+// would, so a client can refuse bad input before starting a run.
+func (in SyncInput) Validate() error {
+	_, err := in.withDefaults()
+	return err
+}
+
+// UnmarshalJSON decodes the input and remembers the names of fields it does
+// not know, which withDefaults then rejects: a misspelled field in the
+// Temporal UI's form (say "atributes") must stop the run, not send every
+// column under its own name.
+func (in *SyncInput) UnmarshalJSON(data []byte) error {
+	type plain SyncInput
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return err
+	}
+	known := jsonFieldNames(reflect.TypeFor[SyncInput]())
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		if !slices.Contains(known, name) {
+			p.unknown = append(p.unknown, name)
+		}
+	}
+	*in = SyncInput(p)
+	return nil
+}
+
+// jsonFieldNames returns the JSON names of a struct's fields, including
+// those of embedded structs.
+func jsonFieldNames(t reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" {
+			names = append(names, jsonFieldNames(f.Type)...)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
 }

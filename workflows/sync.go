@@ -175,6 +175,14 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (Summary, error) {
 	return sum, nil
 }
 
+// StateKey names the state of a sync in one Sprig environment: the sync id
+// and the environment, as "nightly/production". Each environment has its
+// own baseline, because users accepted in development are not in
+// production.
+func StateKey(syncID, environment string) string {
+	return syncID + "/" + environment
+}
+
 // runAsChild runs the sync as a child workflow whose id is the sync id. Runs
 // of one sync so never overlap, even when a Temporal Schedule starts them
 // under ids of its own: a run that finds the sync running fails with the
@@ -215,8 +223,9 @@ func checkAndPlan(ctx workflow.Context, in SyncInput, st *RunState) error {
 			MaximumAttempts: 5, NonRetryableErrorTypes: activities.NonRetryable},
 	})
 	return workflow.ExecuteActivity(planCtx, acts.Plan, activities.PlanInput{
-		SyncID: in.SyncID, RunID: st.RunID, Snapshot: in.Snapshot, Mapping: in.Config,
-		Guard: in.Guard,
+		SyncID: StateKey(in.SyncID, in.Environment), RunID: st.RunID, Snapshot: in.Snapshot,
+		Mapping: in.Config,
+		Guard:   in.Guard,
 	}).Get(ctx, &st.Plan)
 }
 
@@ -229,7 +238,8 @@ func finish(ctx workflow.Context, in SyncInput, st *RunState, complete bool) (ac
 	})
 	var fin activities.FinishResult
 	err := workflow.ExecuteActivity(finCtx, acts.Finish, activities.FinishInput{
-		SyncID: in.SyncID, RunID: st.RunID, Complete: complete,
+		SyncID: StateKey(in.SyncID, in.Environment), RunID: st.RunID, Complete: complete,
+		Accepted: st.Totals.Accepted,
 	}).Get(ctx, &fin)
 	return fin, err
 }

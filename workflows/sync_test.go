@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -83,8 +85,33 @@ func TestInputValidation(t *testing.T) {
 	}
 	want := SyncInput{SyncID: "wf", Snapshot: "x", Environment: "production", RateLimit: 100,
 		BatchSize: 10_000, Parallelism: 4}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(SyncInput{})); diff != "" {
 		t.Fatalf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestInputRejectsUnknownFields(t *testing.T) {
+	var in SyncInput
+	err := json.Unmarshal([]byte(`{"syncId":"s","snapshot":"x","atributes":{"plan":"plan"},
+		"rate_limit":5,"emailColumn":"email","maxChangedShare":0.2}`), &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.EmailColumn != "email" || in.MaxChangedShare != 0.2 {
+		t.Fatalf("decoded %+v, want the known fields kept", in)
+	}
+	want := `unknown input field "atributes": check its spelling; the fields are syncId, ` +
+		`snapshot, userIdColumn, emailColumn, attributes, environment, rateLimit, batchSize, ` +
+		`parallelism, allowEmptySnapshot, maxChangedShare, resume`
+	if err := in.Validate(); err == nil || err.Error() != want {
+		t.Fatalf("Validate() = %v\nwant %s", err, want)
+	}
+	var ok SyncInput
+	if err := json.Unmarshal([]byte(`{"syncId":"s","snapshot":"x","attributes":{"a":"b"}}`), &ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("Validate() of a correct input = %v", err)
 	}
 }
 
@@ -169,14 +196,15 @@ func TestSyncWorkflowCompletes(t *testing.T) {
 	slices.SortFunc(f.batches, func(a, b activities.BatchInput) int { return a.Batch - b.Batch })
 	var ranges []string
 	for _, b := range f.batches {
-		ranges = append(ranges, fmt.Sprintf("%d:[%d,%d)@%g", b.Batch, b.Start, b.End, b.Rate))
+		ranges = append(ranges, fmt.Sprintf("%s %d:[%d,%d)@%g", b.SyncID, b.Batch, b.Start, b.End, b.Rate))
 	}
-	wantRanges := []string{"0:[0,3)@25", "1:[3,6)@25", "2:[6,9)@25", "3:[9,10)@25"}
+	wantRanges := []string{"s1/production 0:[0,3)@25", "s1/production 1:[3,6)@25",
+		"s1/production 2:[6,9)@25", "s1/production 3:[9,10)@25"}
 	if diff := cmp.Diff(wantRanges, ranges); diff != "" {
 		t.Fatalf("batches (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]activities.FinishInput{{SyncID: "s1", RunID: f.finish[0].RunID,
-		Complete: true}}, f.finish); diff != "" {
+	if diff := cmp.Diff([]activities.FinishInput{{SyncID: "s1/production", RunID: f.finish[0].RunID,
+		Complete: true, Accepted: 9}}, f.finish); diff != "" {
 		t.Fatalf("finish (-want +got):\n%s", diff)
 	}
 }

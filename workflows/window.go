@@ -76,8 +76,9 @@ func (w *window) start(batch int) {
 		},
 	})
 	f := workflow.ExecuteActivity(ctx, acts.UpsertBatch, activities.BatchInput{
-		SyncID: w.in.SyncID, RunID: w.st.RunID, Environment: w.in.Environment,
-		Batch: batch, Start: start, End: end, Rate: rate,
+		SyncID: StateKey(w.in.SyncID, w.in.Environment), RunID: w.st.RunID,
+		Environment: w.in.Environment,
+		Batch:       batch, Start: start, End: end, Rate: rate,
 	})
 	w.inFlight = append(w.inFlight, batch)
 	w.progress.InFlight = slices.Clone(w.inFlight)
