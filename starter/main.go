@@ -52,6 +52,13 @@ func (c *connection) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.asJSON, "json", false, "print the summary as one JSON object")
 }
 
+func (c *connection) taskQueueOrDefault() string {
+	if c.taskQueue == "" {
+		return syncworker.DefaultTaskQueue
+	}
+	return c.taskQueue
+}
+
 func (c *connection) dial() (client.Client, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cl, err := client.Dial(client.Options{HostPort: c.address, Namespace: c.namespace,
@@ -117,6 +124,11 @@ func start(args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "starter: %v\n", err)
 		return 1
+	}
+	if n, err := syncrun.Pollers(ctx, c, conn.taskQueue); err == nil && n == 0 {
+		fmt.Fprintf(os.Stderr, "starter: warning: no worker polls task queue %q, so the run "+
+			"waits until one does; check -task-queue, or stop the run with "+
+			"`temporal workflow terminate --workflow-id %s`\n", conn.taskQueueOrDefault(), in.SyncID)
 	}
 	return wait(ctx, conn, run, in.SyncID)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -66,4 +67,18 @@ func Wait(ctx context.Context, run client.WorkflowRun) (workflows.Summary, error
 		return sum, errors.New(appErr.Message())
 	}
 	return sum, err
+}
+
+// Pollers returns how many workers polled the task queue for workflow tasks
+// recently (Temporal keeps pollers of about the last minute). A run started
+// on a task queue that no worker polls waits until one does.
+func Pollers(ctx context.Context, c client.Client, taskQueue string) (int, error) {
+	if taskQueue == "" {
+		taskQueue = syncworker.DefaultTaskQueue
+	}
+	resp, err := c.DescribeTaskQueue(ctx, taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		return 0, fmt.Errorf("describe task queue %q: %w", taskQueue, err)
+	}
+	return len(resp.GetPollers()), nil
 }
