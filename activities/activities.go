@@ -55,9 +55,9 @@ type Activities struct {
 	// Scan reads snapshots; nil means mapping.Scan.
 	Scan plan.ScanFunc
 
-	// Pause, when set, is called at named points of the activities
-	// ("plan": the snapshot is read but nothing is stored; "finish": the
-	// baseline is advanced but the run is not closed). It is a fault
+	// Pause, when set, is called at named points of the activities. At
+	// "plan" the snapshot is read but nothing is stored, and at "finish" the
+	// baseline is advanced but the run is not closed. It is a fault
 	// injection hook: tests make it block, then kill the worker there.
 	Pause func(ctx context.Context, point string)
 }
@@ -146,17 +146,15 @@ type pending struct {
 	RunID string `json:"runId"`
 }
 
-func pendingName(syncID string) string { return "syncs/" + syncID + "/pending" }
-
 // Plan reads the snapshot, diffs it with the baseline and stores the
 // changeset. A run of the same sync that stopped before its Finish is
 // folded into the baseline first, so the users it got accepted are not
-// sent again; so is this run's own earlier progress when the run was reset
-// to before its plan.
+// sent again. The same happens to this run's own earlier progress when the
+// run was reset to before its plan.
 func (a *Activities) Plan(ctx context.Context, in PlanInput) (plan.Result, error) {
 	logger := activity.GetLogger(ctx)
 	var p pending
-	err := state.ReadJSON(a.Store, pendingName(in.SyncID), &p)
+	err := state.ReadJSON(a.Store, state.PendingName(in.SyncID), &p)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 	case err != nil:
@@ -169,7 +167,7 @@ func (a *Activities) Plan(ctx context.Context, in PlanInput) (plan.Result, error
 	// A run reset to before its plan plans again under the same id. Its
 	// outcome logs index the old changeset, so they are folded into the
 	// baseline and removed.
-	logs, err := a.Store.List(state.RunName(in.SyncID, in.RunID, "batches"))
+	logs, err := a.Store.List(state.BatchesName(in.SyncID, in.RunID))
 	if err != nil {
 		return plan.Result{}, err
 	}
@@ -177,11 +175,11 @@ func (a *Activities) Plan(ctx context.Context, in PlanInput) (plan.Result, error
 		if err := a.fold(ctx, in.SyncID, in.RunID); err != nil {
 			return plan.Result{}, err
 		}
-		if err := a.Store.Remove(state.RunName(in.SyncID, in.RunID, "batches")); err != nil {
+		if err := a.Store.Remove(state.BatchesName(in.SyncID, in.RunID)); err != nil {
 			return plan.Result{}, err
 		}
 	}
-	if err := state.WriteJSON(a.Store, pendingName(in.SyncID), pending{RunID: in.RunID}); err != nil {
+	if err := state.WriteJSON(a.Store, state.PendingName(in.SyncID), pending{RunID: in.RunID}); err != nil {
 		return plan.Result{}, err
 	}
 
@@ -304,7 +302,7 @@ func (a *Activities) Finish(ctx context.Context, in FinishInput) (FinishResult, 
 		return FinishResult{}, err
 	}
 	if int64(adv.Accepted) < in.Accepted {
-		return FinishResult{}, fmt.Errorf("the state store holds %d accepted users of run %q, "+
+		return FinishResult{}, fmt.Errorf("the state store contains %d accepted users of run %q, "+
 			"but its batches reported %d: every worker on the task queue must use the same "+
 			"state directory (a shared volume)", adv.Accepted, in.RunID, in.Accepted)
 	}
@@ -315,7 +313,7 @@ func (a *Activities) Finish(ctx context.Context, in FinishInput) (FinishResult, 
 	}
 	res := FinishResult{Baseline: adv, Rejected: rc.total, TopReason: rc.topReason,
 		TopReasonCount: rc.topCount}
-	if err := a.Store.Remove(pendingName(in.SyncID)); err != nil {
+	if err := a.Store.Remove(state.PendingName(in.SyncID)); err != nil {
 		return res, err
 	}
 	activity.GetLogger(ctx).Info("Advanced baseline", "sync_id", in.SyncID, "run_id", in.RunID,

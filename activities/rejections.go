@@ -30,7 +30,7 @@ type rejectionCounts struct {
 // common reason with its count (the first in order of appearance on a tie).
 func writeRejections(store state.Store, syncID, runID string) (rejectionCounts, error) {
 	var rc rejectionCounts
-	names, err := store.List(state.RunName(syncID, runID, "batches"))
+	names, err := store.List(state.BatchesName(syncID, runID))
 	if err != nil {
 		return rc, err
 	}

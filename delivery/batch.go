@@ -169,7 +169,7 @@ var ErrGaveUp = errors.New("gave up after repeated retryable errors")
 // wraps ErrAuth (stop the run), ErrGaveUp (retry later), a context error,
 // or a state store error.
 //
-// The batch's outcome log is the record of what has settled: Send reads it
+// The batch's outcome log is the record of what has settled. Send reads it
 // first and sends only the users it does not list, whether an earlier
 // attempt crashed, a worker stopped, or the run was reset to before the
 // batch.
@@ -299,7 +299,7 @@ func (r *run) send(ctx context.Context) error {
 	var readErr error
 	go func() {
 		defer close(jobs)
-		readErr = state.ReadChanges(r.opts.Store, state.RunName(r.opts.SyncID, r.opts.RunID, "changeset"),
+		readErr = state.ReadChanges(r.opts.Store, state.ChangesetName(r.opts.SyncID, r.opts.RunID),
 			first, r.opts.End, func(i int, c *state.Change) error {
 				if r.pending[i-r.opts.Start] {
 					return nil

@@ -10,8 +10,8 @@ import (
 )
 
 // gate decides when the senders of one batch may send their next request.
-// It paces requests to the batch's rate, pauses every sender after a 429,
-// and, while Sprig is unreachable, lets one probe request through at a time
+// It paces requests to the batch's rate and pauses every sender after a 429.
+// While Sprig is unreachable it lets one probe request through at a time,
 // with exponential backoff between probes, so an outage costs one attempt
 // per backoff step instead of one per sender.
 type gate struct {

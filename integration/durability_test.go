@@ -103,7 +103,7 @@ func (f handlerFunc) User(u *mapping.User) error         { f(u); return nil }
 func (f handlerFunc) Invalid(r mapping.InvalidRow) error { return nil }
 
 // killAfterUpserts makes the stand-in call kill once, when it receives its
-// n-th upsert, before answering it.
+// n-th upsert, before responding to it.
 func (h *harness) killAfterUpserts(n int64, kill func()) {
 	var once sync.Once
 	hook := func(r *http.Request) {

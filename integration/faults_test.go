@@ -22,7 +22,7 @@ import (
 )
 
 // TestFaultsLoseNothing runs a sync against a stand-in that fails 10% of
-// upserts with a 500, answers 429 with Retry-After above a rate below the
+// upserts with a 500, returns 429 with Retry-After above a rate below the
 // run's, and adds latency. Every user must arrive, and the retries the run
 // counts must equal the faults the stand-in served.
 func TestFaultsLoseNothing(t *testing.T) {
@@ -59,8 +59,8 @@ func TestFaultsLoseNothing(t *testing.T) {
 }
 
 // TestRevokedKeyThenResume revokes the API key in the middle of a run, then
-// restores it and resumes the failed run, with `starter resume` or with a
-// Reset as in the Temporal UI: the resumed run sends exactly the users that
+// restores it and resumes the failed run with `starter resume` or with a
+// Reset as in the Temporal UI. The resumed run sends exactly the users that
 // Sprig had not accepted.
 func TestRevokedKeyThenResume(t *testing.T) {
 	for _, how := range []string{"resume", "reset after plan", "reset to start"} {

@@ -17,7 +17,7 @@ import (
 	"github.com/sprigsync/sprigsync/workflows"
 )
 
-// sentUser is a user as the stand-in stores it, or as a request body says.
+// sentUser is a user as the stand-in stores it, or as a request body sends it.
 type sentUser struct {
 	Email      string
 	Attributes map[string]any
@@ -301,7 +301,7 @@ func sentIDs(t *testing.T, h *harness, snapshot string, ids []string) map[string
 }
 
 // upsertRequests counts every POST /v2/users the stand-in served, whatever
-// its answer.
+// its status.
 func upsertRequests(st standin.Stats) int64 {
 	var n int64
 	for _, count := range st.Requests[standin.EndpointUpsert] {

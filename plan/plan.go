@@ -2,10 +2,10 @@
 // changeset: the users whose request body differs from the one Sprig last
 // accepted, and the users Sprig has never seen.
 //
-// Planning streams through the snapshot. Memory holds the baseline (24 bytes
-// per user and a flag), the key of every user that is not in the baseline
-// (16 bytes each) and one batch of rows; request bodies go straight to the
-// changeset in the state store.
+// Planning streams through the snapshot. Memory contains the baseline (24
+// bytes per user and a flag), the key of every user that is not in the
+// baseline (16 bytes each) and one batch of rows. Request bodies go straight
+// to the changeset in the state store.
 package plan
 
 import (
@@ -41,7 +41,7 @@ type Guard struct {
 // ErrGuard marks a run stopped by a Guard.
 var ErrGuard = errors.New("snapshot stopped by the mass-change guard")
 
-// Input says what to plan.
+// Input is the work of one plan.
 type Input struct {
 	Store    state.Store
 	SyncID   string
@@ -50,9 +50,6 @@ type Input struct {
 	Mapping  mapping.Config
 	Guard    Guard
 	Scan     ScanFunc // nil means mapping.Scan
-
-	// Progress, when set, is called now and then with the rows read so far.
-	Progress func(rows int64)
 
 	// BeforeCommit, when set, is called after the snapshot is read and
 	// before anything is stored under the run's names. Tests use it to stop
@@ -78,7 +75,7 @@ type Counts struct {
 	Duplicate int64 `json:"duplicate"`
 }
 
-// Result is what the plan found.
+// Result is the outcome of a plan.
 type Result struct {
 	Counts
 	// Baseline is the number of users in the baseline the plan compared with.
@@ -91,10 +88,9 @@ type Result struct {
 
 // Object names within a run.
 const (
-	ChangesetPart = "changeset"
-	RemovedPart   = "removed"
-	InvalidPart   = "invalid.jsonl"
-	ResultPart    = "plan.json"
+	RemovedPart = "removed"
+	InvalidPart = "invalid.jsonl"
+	ResultPart  = "plan.json"
 )
 
 // Run plans one run and stores its changeset, the keys of removed users and
@@ -109,7 +105,7 @@ func Run(ctx context.Context, in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	cs, err := state.NewChangesetWriter(in.Store, state.RunName(in.SyncID, in.RunID, ChangesetPart))
+	cs, err := state.NewChangesetWriter(in.Store, state.ChangesetName(in.SyncID, in.RunID))
 	if err != nil {
 		return Result{}, err
 	}
@@ -120,8 +116,7 @@ func Run(ctx context.Context, in Input) (Result, error) {
 	}
 	defer inv.abort()
 
-	p := &planner{base: base, seen: make([]bool, base.Len()), cs: cs, inv: inv,
-		progress: in.Progress}
+	p := &planner{base: base, seen: make([]bool, base.Len()), cs: cs, inv: inv}
 	p.res.Baseline = base.Len()
 	stats, err := scan(ctx, in.Snapshot, in.Mapping, p)
 	if err == nil {
@@ -182,7 +177,6 @@ func Run(ctx context.Context, in Input) (Result, error) {
 type planner struct {
 	base     *state.Baseline
 	seen     []bool
-	rows     int64
 	pending  []pendingUser // users waiting for a batch of lookups
 	arena    []byte        // ids and bodies of the pending users
 	found    []int         // baseline index of each pending user, or -1
@@ -191,14 +185,12 @@ type planner struct {
 	cs       *state.ChangesetWriter
 	inv      *invalidLog
 	res      Result
-	progress func(int64)
 	// dups is set during the second pass over the snapshot.
 	dups map[state.Key]*duplicate
 }
 
 type duplicate struct {
-	copies int
-	rows   []mapping.InvalidRow
+	rows []mapping.InvalidRow
 }
 
 // lookupBatch is how many users the planner buffers before it looks their
@@ -221,10 +213,6 @@ func (p *planner) User(u *mapping.User) error {
 	fp := state.FingerprintOf(u.Body)
 	if p.dups != nil {
 		return p.secondPass(key, fp, u.UserID, u.File, u.Row, true)
-	}
-	p.rows++
-	if p.progress != nil && p.rows%100_000 == 0 {
-		p.progress(p.rows)
 	}
 	pu := pendingUser{key: key, fp: fp}
 	pu.id = [2]int{len(p.arena), len(p.arena) + len(u.UserID)}
@@ -402,7 +390,7 @@ func checkGuard(g Guard, r Result) error {
 }
 
 // finishChangeset commits the changeset and returns its length. When user
-// ids repeat, it writes the changeset again without them; that costs a copy
+// ids repeat, it writes the changeset again without them. That costs a copy
 // of the changeset, but only in runs that found repeated ids.
 func (p *planner) finishChangeset(in Input, dups []state.Key) (int, error) {
 	if err := p.cs.Commit(); err != nil {
@@ -411,7 +399,7 @@ func (p *planner) finishChangeset(in Input, dups []state.Key) (int, error) {
 	if len(dups) == 0 {
 		return p.cs.Len(), nil
 	}
-	name := state.RunName(in.SyncID, in.RunID, ChangesetPart)
+	name := state.ChangesetName(in.SyncID, in.RunID)
 	out, err := state.NewChangesetWriter(in.Store, name)
 	if err != nil {
 		return 0, err

@@ -60,7 +60,7 @@ type change struct{ ID, Body string }
 func readChangeset(t *testing.T, store state.Store, runID string, n int) []change {
 	t.Helper()
 	var out []change
-	err := state.ReadChanges(store, state.RunName("s", runID, ChangesetPart), 0, n,
+	err := state.ReadChanges(store, state.ChangesetName("s", runID), 0, n,
 		func(_ int, c *state.Change) error {
 			out = append(out, change{c.UserID, string(c.Body)})
 			return nil
@@ -79,7 +79,7 @@ func acceptAll(t *testing.T, store state.Store, runID string, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = state.ReadChanges(store, state.RunName("s", runID, ChangesetPart), 0, n,
+	err = state.ReadChanges(store, state.ChangesetName("s", runID), 0, n,
 		func(i int, c *state.Change) error {
 			return log.Add(state.Outcome{Index: i, Result: state.Accepted, Key: c.Key,
 				Fingerprint: c.Fingerprint})
@@ -231,7 +231,7 @@ func TestPlanGuard(t *testing.T) {
 			if err == nil || err.Error() != tc.want || !errors.Is(err, ErrGuard) {
 				t.Fatalf("error = %v\nwant %s", err, tc.want)
 			}
-			if _, err := store.Open(state.RunName("s", "r2", ChangesetPart)); !errors.Is(err, state.ErrNotFound) {
+			if _, err := store.Open(state.ChangesetName("s", "r2")); !errors.Is(err, state.ErrNotFound) {
 				t.Fatalf("a guarded plan stored a changeset: %v", err)
 			}
 		})

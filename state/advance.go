@@ -79,7 +79,7 @@ func Advance(store Store, syncID, runID, removed string, removeMissing bool) (Ad
 // acceptedEntries returns the last accepted outcome of every user in the
 // run's outcome logs, sorted by key.
 func acceptedEntries(store Store, syncID, runID string) ([]Entry, error) {
-	prefix := RunName(syncID, runID, "batches")
+	prefix := BatchesName(syncID, runID)
 	names, err := store.List(prefix)
 	if err != nil {
 		return nil, err

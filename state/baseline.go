@@ -180,7 +180,7 @@ func ReadBaseline(r Reader) (*Baseline, error) {
 	}
 	n := binary.LittleEndian.Uint64(buf[len(baselineMagic):header])
 	if int64(header)+int64(n)*24+8 != size {
-		return nil, fmt.Errorf("baseline says %d entries but is %d bytes", n, size)
+		return nil, fmt.Errorf("baseline header lists %d entries but is %d bytes", n, size)
 	}
 	entries := make([]Entry, n)
 	for i := range entries {

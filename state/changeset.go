@@ -146,7 +146,7 @@ func ReadChanges(store Store, name string, start, end int, fn func(i int, c *Cha
 	return nil
 }
 
-// byteReader is what readBytes reads from.
+// byteReader is the reader type of readBytes.
 type byteReader interface {
 	io.Reader
 	io.ByteReader

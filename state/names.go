@@ -27,10 +27,20 @@ func RunName(syncID, runID, part string) string {
 	return "syncs/" + syncID + "/runs/" + runID + "/" + part
 }
 
+// ChangesetName is the name of a run's changeset.
+func ChangesetName(syncID, runID string) string { return RunName(syncID, runID, "changeset") }
+
+// BatchesName is the folder of a run's batch outcome logs.
+func BatchesName(syncID, runID string) string { return RunName(syncID, runID, "batches") }
+
 // BatchOutcomesName is the name of one batch's outcome log.
 func BatchOutcomesName(syncID, runID string, batch int) string {
-	return RunName(syncID, runID, fmt.Sprintf("batches/%06d.outcomes", batch))
+	return BatchesName(syncID, runID) + fmt.Sprintf("/%06d.outcomes", batch)
 }
+
+// PendingName is the name of the object that records the run of a sync
+// whose outcomes are not yet folded into the baseline.
+func PendingName(syncID string) string { return "syncs/" + syncID + "/pending" }
 
 // LoadBaseline reads a sync's baseline; a sync that never committed a run
 // has an empty one.

@@ -8,14 +8,14 @@ import (
 	"io"
 )
 
-// Result is what Sprig did with one user of a changeset.
+// Result is Sprig's decision on one user of a changeset.
 type Result uint8
 
 // Results of an upsert.
 const (
-	// Accepted means Sprig answered 2xx: the baseline may advance.
+	// Accepted means Sprig returned 2xx, so the baseline may advance.
 	Accepted Result = 1
-	// Rejected means Sprig answered 400 or 422 (or the planner refused to
+	// Rejected means Sprig returned 400 or 422 (or the planner refused to
 	// send the user): the baseline keeps its old entry, so the next run
 	// sends the user again.
 	Rejected Result = 2

@@ -78,7 +78,7 @@ func TestBaselineRejectsDamage(t *testing.T) {
 		want   string
 	}{
 		{"flipped bit", func(d []byte) []byte { d[20] ^= 1; return d }, "baseline checksum does not match: the file is damaged"},
-		{"truncated", func(d []byte) []byte { return d[:len(d)-5] }, "baseline says 3 entries but is 91 bytes"},
+		{"truncated", func(d []byte) []byte { return d[:len(d)-5] }, "baseline header lists 3 entries but is 91 bytes"},
 		{"short", func(d []byte) []byte { return d[:10] }, "baseline is 10 bytes, shorter than its header"},
 		{"bad magic", func(d []byte) []byte { d[0] = 'X'; return d }, "baseline has an unknown format"},
 	}

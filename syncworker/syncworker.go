@@ -126,7 +126,7 @@ func New(c client.Client, cfg Config) (worker.Worker, error) {
 }
 
 // pauseAt returns a Pause hook that blocks at point until the activity is
-// cancelled, after writing file so that a test knows the worker is there.
+// cancelled, after writing file so that a test can see the worker is there.
 func pauseAt(point, file string) func(ctx context.Context, at string) {
 	return func(ctx context.Context, at string) {
 		if at != point {

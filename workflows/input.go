@@ -159,8 +159,8 @@ func (l Layout) Range(b int) (int, int) {
 }
 
 // NewLayout cuts a changeset of n users into batches of at most batchSize
-// users, using a multiple of parallelism batches of equal size where it can,
-// so that every round of the sliding window keeps all its slots busy until
+// users. Where it can, it makes a multiple of parallelism batches of equal
+// size, so every round of the sliding window keeps all its slots busy until
 // the end of the run.
 func NewLayout(n, batchSize, parallelism int) Layout {
 	if n == 0 {

@@ -218,7 +218,7 @@ func acceptRun(spec childSpec) (childOutput, error) {
 		return childOutput{}, err
 	}
 
-	changeset := state.RunName(spec.SyncID, spec.RunID, plan.ChangesetPart)
+	changeset := state.ChangesetName(spec.SyncID, spec.RunID)
 	err = state.ReadChanges(store, changeset, 0, res.Changes, func(i int, c *state.Change) error {
 		return log.Add(state.Outcome{Index: i, Result: state.Accepted, Key: c.Key,
 			Fingerprint: c.Fingerprint})
