@@ -25,12 +25,13 @@ type encoder struct {
 	big      big.Int
 	user     User
 	dicts    []dictText // per attribute, for string columns
+	dates    *dateTexts
 
 	reasonNullID, reasonEmptyID, reasonIDUTF8, reasonEmail string
 }
 
 func newEncoder(p *filePlan, h Handler) *encoder {
-	e := &encoder{plan: p, h: h, scratch: make([]byte, 0, 64)}
+	e := &encoder{plan: p, h: h, scratch: make([]byte, 0, 64), dates: new(dateTexts)}
 	e.dicts = make([]dictText, len(p.attrs))
 	e.reasonNullID = fmt.Sprintf("missing user id: column %q is null", p.id.name)
 	e.reasonEmptyID = fmt.Sprintf("missing user id: column %q is empty", p.id.name)
@@ -236,11 +237,11 @@ func (e *encoder) appendValue(dst []byte, a *attribute, v *snapshot.Values, i in
 		}
 		return appendDecimalDigits(dst, neg, digits, a.scale), true
 	case fmtDate:
-		return appendDate(dst, v.Int[i])
+		return appendDate(dst, v.Int[i], e.dates)
 	case fmtTimestamp:
-		return appendTimestampUnits(dst, v.Int[i], a.ticks)
+		return appendTimestampUnits(dst, v.Int[i], a.ticks, e.dates)
 	case fmtInt96:
-		return appendInt96(dst, v.Bytes[i])
+		return appendInt96(dst, v.Bytes[i], e.dates)
 	case fmtTime:
 		return appendTime(dst, v.Int[i], a.ticks)
 	case fmtUUID:

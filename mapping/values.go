@@ -433,46 +433,82 @@ const (
 	maxDay = 2932896
 )
 
+// dateSlots is the number of days dateTexts holds: a direct-mapped table
+// indexed by the day count's low bits, so any 2,048 consecutive days (about
+// five and a half years) fit without evicting each other.
+const dateSlots = 2048
+
+// dateTexts caches the "YYYY-MM-DD" text of recently formatted days. The
+// dates and timestamps of a user table cluster in a few years, so most
+// values find their day here instead of converting it again.
+type dateTexts struct {
+	key  [dateSlots]int32 // days - minDay + 1 of the text in each slot; 0 when empty
+	text [dateSlots][10]byte
+}
+
+// of returns the text of a day count in [minDay, maxDay].
+func (c *dateTexts) of(days int64) *[10]byte {
+	slot := uint64(days) % dateSlots
+	key := int32(days - minDay + 1)
+	t := &c.text[slot]
+	if c.key[slot] != key {
+		y, m, d := civil(days)
+		t[0], t[1] = digitPairs[2*(y/100)], digitPairs[2*(y/100)+1]
+		t[2], t[3] = digitPairs[2*(y%100)], digitPairs[2*(y%100)+1]
+		t[4], t[7] = '-', '-'
+		t[5], t[6] = digitPairs[2*m], digitPairs[2*m+1]
+		t[8], t[9] = digitPairs[2*d], digitPairs[2*d+1]
+		c.key[slot] = key
+	}
+	return t
+}
+
+// digitPairs holds the two-digit texts of 00 to 99 back to back.
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
+	"60616263646566676869" + "70717273747576777879" + "80818283848586878889" +
+	"90919293949596979899"
+
 // appendDate appends a day count since 1970-01-01 as "YYYY-MM-DD"
 // (quoted). It returns false for dates outside years 0000 to 9999.
-func appendDate(dst []byte, days int64) ([]byte, bool) {
+func appendDate(dst []byte, days int64, dates *dateTexts) ([]byte, bool) {
 	if days < minDay || days > maxDay {
 		return dst, false
 	}
-	y, m, d := civil(days)
 	dst = append(dst, '"')
-	dst = appendDateDigits(dst, y, m, d)
+	dst = append(dst, dates.of(days)[:]...)
 	return append(dst, '"'), true
 }
 
-func appendDateDigits(dst []byte, y int64, m, d int) []byte {
-	dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
-	dst = append2(dst, m)
-	dst = append(dst, '-')
-	return append2(dst, d)
-}
-
-func append2(dst []byte, v int) []byte {
-	return append(dst, byte('0'+v/10), byte('0'+v%10))
-}
-
-// appendFraction appends "." and the nanoseconds ns with trailing zeros
-// removed, or nothing when ns is 0.
-func appendFraction(dst []byte, ns int64) []byte {
+// appendClock appends "HH:MM:SS" for a second of the day, then the fraction
+// of the nanoseconds ns with trailing zeros removed, or no fraction when ns
+// is 0.
+func appendClock(dst []byte, sod, ns int64) []byte {
+	h, m, s := sod/3600, sod/60%60, sod%60
+	clock := [8]byte{
+		digitPairs[2*h], digitPairs[2*h+1], ':',
+		digitPairs[2*m], digitPairs[2*m+1], ':',
+		digitPairs[2*s], digitPairs[2*s+1],
+	}
+	dst = append(dst, clock[:]...)
 	if ns == 0 {
 		return dst
 	}
-	var digits [9]byte
-	for i := 8; i >= 0; i-- {
-		digits[i] = byte('0' + ns%10)
-		ns /= 10
+	// Nine digits: one, then four pairs.
+	a, r := ns/1e8, ns%1e8
+	b, r := r/1e6, r%1e6
+	c, r := r/1e4, r%1e4
+	d, e := r/100, r%100
+	frac := [10]byte{
+		'.', byte('0' + a),
+		digitPairs[2*b], digitPairs[2*b+1], digitPairs[2*c], digitPairs[2*c+1],
+		digitPairs[2*d], digitPairs[2*d+1], digitPairs[2*e], digitPairs[2*e+1],
 	}
-	n := 9
-	for digits[n-1] == '0' {
+	n := len(frac)
+	for frac[n-1] == '0' {
 		n--
 	}
-	dst = append(dst, '.')
-	return append(dst, digits[:n]...)
+	return append(dst, frac[:n]...)
 }
 
 func floorDivMod(a, b int64) (q, r int64) {
@@ -487,26 +523,16 @@ func floorDivMod(a, b int64) (q, r int64) {
 // appendTimestamp appends an instant, given as seconds and nanoseconds since
 // 1970-01-01T00:00:00Z, as a quoted RFC 3339 UTC text with only the needed
 // fraction digits. It returns false outside years 0000 to 9999.
-func appendTimestamp(dst []byte, secs, nanos int64) ([]byte, bool) {
+func appendTimestamp(dst []byte, secs, nanos int64, dates *dateTexts) ([]byte, bool) {
 	days, sod := floorDivMod(secs, 86400)
 	if days < minDay || days > maxDay {
 		return dst, false
 	}
-	y, m, d := civil(days)
 	dst = append(dst, '"')
-	dst = appendDateDigits(dst, y, m, d)
+	dst = append(dst, dates.of(days)[:]...)
 	dst = append(dst, 'T')
 	dst = appendClock(dst, sod, nanos)
 	return append(dst, 'Z', '"'), true
-}
-
-func appendClock(dst []byte, sod, nanos int64) []byte {
-	dst = append2(dst, int(sod/3600))
-	dst = append(dst, ':')
-	dst = append2(dst, int(sod/60%60))
-	dst = append(dst, ':')
-	dst = append2(dst, int(sod%60))
-	return appendFraction(dst, nanos)
 }
 
 // unitsPerSecond is the number of a time unit's ticks in a second, indexed
@@ -515,7 +541,7 @@ var unitsPerSecond = [...]int64{1: 1e3, 2: 1e6, 3: 1e9}
 
 // appendTimestampUnits appends a timestamp of v ticks of a unit (see
 // unitsPerSecond) since the epoch.
-func appendTimestampUnits(dst []byte, v, perSecond int64) ([]byte, bool) {
+func appendTimestampUnits(dst []byte, v, perSecond int64, dates *dateTexts) ([]byte, bool) {
 	// Constant divisors let the compiler replace the divisions with
 	// multiplications.
 	var secs, nanos int64
@@ -529,7 +555,7 @@ func appendTimestampUnits(dst []byte, v, perSecond int64) ([]byte, bool) {
 	default:
 		secs, nanos = floorDivMod(v, 1e9)
 	}
-	return appendTimestamp(dst, secs, nanos)
+	return appendTimestamp(dst, secs, nanos, dates)
 }
 
 // julianEpoch is the Julian day number of 1970-01-01.
@@ -537,7 +563,7 @@ const julianEpoch = 2440588
 
 // appendInt96 appends an INT96 timestamp: 8 bytes of nanoseconds within the
 // day, then 4 bytes of Julian day number, both little-endian.
-func appendInt96(dst []byte, b []byte) ([]byte, bool) {
+func appendInt96(dst []byte, b []byte, dates *dateTexts) ([]byte, bool) {
 	if len(b) != 12 {
 		return dst, false
 	}
@@ -545,7 +571,7 @@ func appendInt96(dst []byte, b []byte) ([]byte, bool) {
 	julian := int64(int32(binary.LittleEndian.Uint32(b[8:])))
 	extraSecs, nanos := floorDivMod(nod, 1e9)
 	secs := (julian-julianEpoch)*86400 + extraSecs
-	return appendTimestamp(dst, secs, nanos)
+	return appendTimestamp(dst, secs, nanos, dates)
 }
 
 // appendTime appends a time of day of v ticks of a unit as "HH:MM:SS[.f]",

@@ -99,3 +99,48 @@ func TestDecimalText(t *testing.T) {
 func unixDay(days int64) time.Time {
 	return time.Unix(days*86400, 0).UTC()
 }
+
+// TestTimestampText checks timestamps of every unit, and dates, against the
+// time package. Days far apart share slots of the day-text cache, so the
+// values also check that a slot's text is replaced when its day changes.
+func TestTimestampText(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	dates := new(dateTexts)
+	const layout = `"2006-01-02T15:04:05.999999999Z07:00"`
+	for i := range 300000 {
+		days := minDay + r.Int64N(maxDay-minDay+1)
+		if i%3 == 0 {
+			days = 18000 + r.Int64N(3)*dateSlots // same slot, different days
+		}
+		secs := days*86400 + r.Int64N(86400)
+		want := time.Unix(secs, 0).UTC()
+		var v, perSecond int64
+		switch i % 4 {
+		case 0:
+			perSecond = 1e3
+			v = secs*1e3 + r.Int64N(1e3)
+		case 1:
+			perSecond = 1e6
+			v = secs*1e6 + r.Int64N(1e6)
+		case 2:
+			perSecond = 1e6
+			v = secs * 1e6 // no fraction
+		default:
+			perSecond = 1e9
+			secs %= 1 << 33 // int64 nanoseconds reach years 1677 to 2262
+			want = time.Unix(secs, 0).UTC()
+			v = secs*1e9 + r.Int64N(1e9)
+		}
+		frac := v - secs*perSecond
+		want = want.Add(time.Duration(frac * (1e9 / perSecond)))
+		got, ok := appendTimestampUnits(nil, v, perSecond, dates)
+		if !ok || string(got) != want.Format(layout) {
+			t.Fatalf("timestamp %d at %d per second = %s, %v; want %s", v, perSecond, got, ok,
+				want.Format(layout))
+		}
+		gotDate, ok := appendDate(nil, days, dates)
+		if wantDate := unixDay(days).Format(`"2006-01-02"`); !ok || string(gotDate) != wantDate {
+			t.Fatalf("date %d = %s, %v; want %s", days, gotDate, ok, wantDate)
+		}
+	}
+}

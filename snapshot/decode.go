@@ -18,12 +18,15 @@ import (
 type cursor struct {
 	col   *Column
 	path  string
-	arena *arena
 	pages parquet.Pages
 	page  int // index of the current data page in the chunk
-	// current is the page whose values are being delivered; it is released
-	// to parquet-go's buffer pool when the next page is read.
+	// current is the page whose values are being delivered. Byte arrays
+	// point into the memory of their page, which parquet-go reuses once the
+	// page is released, so a page is kept until the values it delivered have
+	// been used: held lists the earlier pages the current batch may point
+	// into, released when the next batch is filled.
 	current parquet.Page
+	held    []parquet.Page
 
 	// The current page.
 	rows int    // rows in the page
@@ -31,15 +34,12 @@ type cursor struct {
 	defs []byte // definition levels, nil for a REQUIRED column
 	vpos int    // next non-null value to deliver
 
-	// copyBytes is true when pBytes point into the page's memory, which
-	// parquet-go reuses after the next page is read, so fill copies them.
-	copyBytes bool
-	pInt      []int64
-	pFloat    []float64
-	pBool     []bool
-	pBytes    [][]byte
-	pIndex    []int32 // dictionary indexes of the page's byte arrays, when indexed
-	indexed   bool    // the page is dictionary-encoded
+	pInt    []int64
+	pFloat  []float64
+	pBool   []bool
+	pBytes  [][]byte
+	pIndex  []int32 // dictionary indexes of the page's byte arrays, when indexed
+	indexed bool    // the page is dictionary-encoded
 
 	// The dictionary of the current chunk, converted once.
 	dict      parquet.Dictionary
@@ -87,25 +87,33 @@ func (c *cursor) finish() (err error) {
 	return errMoreValues
 }
 
-// close releases the current page and closes the chunk's pages.
+// close releases the pages and closes the chunk's page reader.
 func (c *cursor) close() {
-	c.release()
+	c.releaseHeld()
+	if c.current != nil {
+		parquet.Release(c.current)
+		c.current = nil
+	}
 	if c.pages != nil {
 		c.pages.Close()
 		c.pages = nil
 	}
 }
 
-func (c *cursor) release() {
-	if c.current != nil {
-		parquet.Release(c.current)
-		c.current = nil
+// releaseHeld releases the pages that only earlier batches pointed into.
+func (c *cursor) releaseHeld() {
+	for i, p := range c.held {
+		parquet.Release(p)
+		c.held[i] = nil
 	}
+	c.held = c.held[:0]
 }
 
-// fill sets the first n rows of v from the chunk.
+// fill sets the first n rows of v from the chunk. The values of the
+// previous fill must no longer be in use.
 func (c *cursor) fill(v *Values, n int) (err error) {
 	defer recoverPanic(&err)
+	c.releaseHeld()
 	from := 0
 	for from < n {
 		if c.pos == c.rows {
@@ -139,13 +147,6 @@ func (c *cursor) fill(v *Values, n int) (err error) {
 			}
 			fillMinusOne(v.Index[from : from+k])
 			c.vpos = spread(dst, null, defs, c.pBytes, c.vpos)
-			if c.copyBytes {
-				for j := range dst {
-					if !null[j] {
-						dst[j] = c.arena.copy(dst[j])
-					}
-				}
-			}
 		}
 		c.pos += k
 		from += k
@@ -211,9 +212,12 @@ func (c *cursor) loadPage() error {
 	if c.pages == nil {
 		return io.EOF
 	}
-	// The previous page's values have all been delivered, and byte arrays
-	// pointing into its memory were copied.
-	c.release()
+	// The previous page's values have all been delivered, but the batch
+	// being filled may still point into it.
+	if c.current != nil {
+		c.held = append(c.held, c.current)
+		c.current = nil
+	}
 	page, err := c.pages.ReadPage()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -257,7 +261,6 @@ func (c *cursor) loadPage() error {
 	}
 	data := page.Data()
 	raw, offsets := data.Data()
-	c.copyBytes = true
 	c.indexed = false
 	return c.convert(raw, offsets, nonNull, false)
 }
@@ -282,7 +285,6 @@ func (c *cursor) lookup(indexes []int32, n int) error {
 	if len(indexes) != n {
 		return fmt.Errorf("the page has %d dictionary indexes for %d non-null values", len(indexes), n)
 	}
-	c.copyBytes = false
 	var size int
 	switch c.col.Storage {
 	case StorageInt:

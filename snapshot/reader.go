@@ -52,7 +52,6 @@ type Reader struct {
 	open     bool  // cursors are on a row group
 
 	batch Batch
-	arena arena
 }
 
 // NewReader returns a reader of the columns of f at the given indexes of
@@ -77,7 +76,7 @@ func (f *File) NewReader(columns []int, batchRows int) (*Reader, error) {
 			return nil, &FileError{Path: f.Path, Column: c.Name, Reason: c.Unreadable}
 		}
 		r.columns = append(r.columns, c)
-		r.cursors[i] = cursor{col: c, path: f.Path, arena: &r.arena}
+		r.cursors[i] = cursor{col: c, path: f.Path}
 		v := &r.batch.Columns[i]
 		v.Null = make([]bool, batchRows)
 		switch c.Storage {
@@ -116,7 +115,6 @@ func (r *Reader) Next() (*Batch, error) {
 	}
 
 	n := int(min(int64(r.size), r.rgRows-r.rgPos))
-	r.arena.reset()
 	for i := range r.cursors {
 		c := &r.cursors[i]
 		if err := c.fill(&r.batch.Columns[i], n); err != nil {
@@ -172,42 +170,6 @@ var (
 	errMoreValues  = errors.New("the column chunk holds more values than the row group has rows")
 	errFewerValues = errors.New("the column chunk ends before the row group's last row")
 )
-
-// arena holds copies of byte-array values for one batch. It grows by adding
-// chunks, so earlier copies never move.
-type arena struct {
-	chunks [][]byte
-	cur    int
-}
-
-const arenaChunkSize = 256 << 10
-
-func (a *arena) copy(b []byte) []byte {
-	if len(a.chunks) == 0 {
-		a.chunks = append(a.chunks, make([]byte, 0, arenaChunkSize))
-	}
-	c := a.chunks[a.cur]
-	if cap(c)-len(c) < len(b) {
-		a.cur++
-		if a.cur == len(a.chunks) {
-			a.chunks = append(a.chunks, make([]byte, 0, max(arenaChunkSize, len(b))))
-		} else if cap(a.chunks[a.cur]) < len(b) {
-			a.chunks[a.cur] = make([]byte, 0, len(b))
-		}
-		c = a.chunks[a.cur]
-	}
-	start := len(c)
-	c = append(c, b...)
-	a.chunks[a.cur] = c
-	return c[start:len(c):len(c)]
-}
-
-func (a *arena) reset() {
-	for i := range a.chunks {
-		a.chunks[i] = a.chunks[i][:0]
-	}
-	a.cur = 0
-}
 
 // recoverPanic turns a panic inside parquet-go, which happens on some
 // corrupt pages, into an error.
