@@ -140,7 +140,14 @@ func (e *encoder) userIDs(v *snapshot.Values, n int) string {
 // be sent.
 func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapshot.Values) string {
 	body := append(e.body[:0], `{"userId":`...)
-	body, _ = appendString(body, id)
+	if e.plan.id.format == fmtString {
+		body, _ = appendString(body, id)
+	} else {
+		// Digits and a sign need no escaping.
+		body = append(body, '"')
+		body = append(body, id...)
+		body = append(body, '"')
+	}
 
 	if email != nil && !email.Null[i] {
 		addr := bytes.TrimSpace(email.Bytes[i])
@@ -176,11 +183,52 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 			body = append(body, ',')
 		}
 		body = append(body, a.key...)
-		var ok bool
-		if a.format == fmtString && v.Index[i] >= 0 {
-			body, ok = e.dicts[k].appendEntry(body, v, v.Index[i])
-		} else {
-			body, ok = e.appendValue(body, a, v, i)
+		ok := true
+		switch a.format {
+		case fmtString:
+			if x := v.Index[i]; x >= 0 {
+				body, ok = e.dicts[k].appendEntry(body, v, x)
+			} else {
+				body, ok = appendString(body, v.Bytes[i])
+			}
+		case fmtInt:
+			body = appendInt(body, v.Int[i])
+		case fmtUint:
+			body = appendUint(body, uint64(v.Int[i]))
+		case fmtDouble:
+			body, ok = appendFloat(body, v.Float[i], 64)
+		case fmtFloat32:
+			body, ok = appendFloat(body, v.Float[i], 32)
+		case fmtFloat16:
+			body, ok = appendFloat16(body, v.Float[i])
+		case fmtBool:
+			if v.Bool[i] {
+				body = append(body, "true"...)
+			} else {
+				body = append(body, "false"...)
+			}
+		case fmtDecimalInt:
+			body = appendDecimalInt(body, v.Int[i], a.scale)
+		case fmtDecimalBytes:
+			var digits []byte
+			var neg bool
+			digits, neg, ok = decimalBytes(v.Bytes[i], e.scratch, &e.big)
+			e.scratch = digits
+			if ok {
+				body = appendDecimalDigits(body, neg, digits, a.scale)
+			}
+		case fmtDate:
+			body, ok = appendDate(body, v.Int[i], e.dates)
+		case fmtTimestamp:
+			body, ok = appendTimestampUnits(body, v.Int[i], a.ticks, e.dates)
+		case fmtInt96:
+			body, ok = appendInt96(body, v.Bytes[i], e.dates)
+		case fmtTime:
+			body, ok = appendTime(body, v.Int[i], a.ticks)
+		case fmtUUID:
+			body = appendUUID(body, v.Bytes[i])
+		default:
+			ok = false
 		}
 		if !ok {
 			switch a.format {
@@ -204,50 +252,6 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 			count, MaxAttributes)
 	}
 	return ""
-}
-
-// appendValue appends row i of v as a JSON value. It returns false when the
-// value cannot be sent; the caller knows why from the format.
-func (e *encoder) appendValue(dst []byte, a *attribute, v *snapshot.Values, i int) ([]byte, bool) {
-	switch a.format {
-	case fmtString:
-		return appendString(dst, v.Bytes[i])
-	case fmtInt:
-		return appendInt(dst, v.Int[i]), true
-	case fmtUint:
-		return appendUint(dst, uint64(v.Int[i])), true
-	case fmtDouble:
-		return appendFloat(dst, v.Float[i], 64)
-	case fmtFloat32:
-		return appendFloat(dst, v.Float[i], 32)
-	case fmtFloat16:
-		return appendFloat16(dst, v.Float[i])
-	case fmtBool:
-		if v.Bool[i] {
-			return append(dst, "true"...), true
-		}
-		return append(dst, "false"...), true
-	case fmtDecimalInt:
-		return appendDecimalInt(dst, v.Int[i], a.scale, e.scratch), true
-	case fmtDecimalBytes:
-		digits, neg, ok := decimalBytes(v.Bytes[i], e.scratch, &e.big)
-		e.scratch = digits
-		if !ok {
-			return dst, false
-		}
-		return appendDecimalDigits(dst, neg, digits, a.scale), true
-	case fmtDate:
-		return appendDate(dst, v.Int[i], e.dates)
-	case fmtTimestamp:
-		return appendTimestampUnits(dst, v.Int[i], a.ticks, e.dates)
-	case fmtInt96:
-		return appendInt96(dst, v.Bytes[i], e.dates)
-	case fmtTime:
-		return appendTime(dst, v.Int[i], a.ticks)
-	case fmtUUID:
-		return appendUUID(dst, v.Bytes[i]), true
-	}
-	return dst, false
 }
 
 // dictText holds the JSON text of the dictionary values of a string column,

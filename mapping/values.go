@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -132,14 +133,24 @@ func roundsToHalf(c, a, below, above float64, even bool) bool {
 	}
 }
 
-// appendDecimalInt appends a decimal with an int64 unscaled value; tmp is
-// scratch space for its digits.
-func appendDecimalInt(dst []byte, unscaled int64, scale int, tmp []byte) []byte {
+// appendDecimalInt appends a decimal with an int64 unscaled value.
+func appendDecimalInt(dst []byte, unscaled int64, scale int) []byte {
 	neg := unscaled < 0
 	abs := uint64(unscaled)
 	if neg {
 		abs = -abs
 	}
+	if scale == 2 && abs < 1e15 { // at most maxNumberDigits digits
+		// The common scale of money, without the digits' detour through
+		// a buffer: whole units, then two digits of cents.
+		if neg {
+			dst = append(dst, '-')
+		}
+		dst = strconv.AppendUint(dst, abs/100, 10)
+		cents := abs % 100
+		return append(dst, '.', digitPairs[2*cents], digitPairs[2*cents+1])
+	}
+	var tmp [20]byte
 	digits := strconv.AppendUint(tmp[:0], abs, 10)
 	return appendDecimalDigits(dst, neg, digits, scale)
 }
@@ -231,12 +242,20 @@ func appendString(dst []byte, s []byte) ([]byte, bool) {
 		for i+8 <= len(s) && !needsCheck(binary.LittleEndian.Uint64(s[i:])) {
 			i += 8
 		}
+		// The last eight bytes, read again in part, may all be plain too.
+		if i > len(s)-8 && len(s) >= 8 && !needsCheck(binary.LittleEndian.Uint64(s[len(s)-8:])) {
+			i = len(s)
+		}
 		if i == len(s) {
 			break
 		}
 		b := s[i]
 		if jsonSafe[b] {
 			i++
+			continue
+		}
+		if b >= 0xc2 && b <= 0xdf && i+1 < len(s) && s[i+1]&0xc0 == 0x80 {
+			i += 2 // a valid two-byte character, such as a Latin letter with an accent
 			continue
 		}
 		if b >= utf8.RuneSelf {
@@ -320,7 +339,80 @@ func appendUUID(dst []byte, b []byte) []byte {
 // one '@' and a non-empty local part, a domain of at least two non-empty
 // dot-separated labels, and no white space or control characters anywhere.
 // plain is true when s has no '"' or '\\', so it needs no JSON escaping.
+//
+// It reads s eight bytes at a time. An address with a byte other than
+// printable ASCII, or with '!', '"' or '\\', is checked byte by byte instead.
 func validEmail(s []byte) (valid, plain bool) {
+	at := -1          // index of the '@'
+	dots := 0         // dots in the domain
+	var before uint64 // markers of the previous word's last byte, moved to byte 0
+	for i := 0; i < len(s); i += 8 {
+		var x uint64
+		if i+8 <= len(s) {
+			x = binary.LittleEndian.Uint64(s[i:])
+		} else {
+			x = tailWord(s[i:])
+		}
+		// Bytes from 0x7f up, below '#' (space, controls, '!' and '"')
+		// and '\\' take the byte-by-byte check; '!' is valid but rare.
+		if ((x&^highs+ones)|x)&highs|bytesBelow(x, '#')|bytesEqual(x, '\\') != 0 {
+			return validEmailBytewise(s)
+		}
+		ats, dotMarks := bytesEqual(x, '@'), bytesEqual(x, '.')
+		if ats != 0 {
+			if at >= 0 || ats&(ats-1) != 0 {
+				return false, false
+			}
+			at = i + bits.TrailingZeros64(ats)/8
+		}
+		// Bytes after the '@': the domain.
+		var domain uint64
+		switch {
+		case at < 0:
+		case at < i:
+			domain = highs
+		default:
+			domain = ^(ats<<1 - 1) & highs
+		}
+		// A dot right after the '@' or after another dot leaves a label
+		// empty.
+		previous := (ats|dotMarks)<<8 | before
+		if dotMarks&domain&previous != 0 {
+			return false, false
+		}
+		dots += bits.OnesCount64(dotMarks & domain)
+		before = (ats | dotMarks) >> 56
+	}
+	if at <= 0 || dots == 0 || s[len(s)-1] == '.' {
+		return false, false
+	}
+	return true, true
+}
+
+// tailWord returns the last 1 to 7 bytes of an address as a word, padded
+// with 'a', which validEmail passes over.
+func tailWord(s []byte) uint64 {
+	w := [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
+	copy(w[:], s)
+	return binary.LittleEndian.Uint64(w[:])
+}
+
+// bytesEqual returns the high bit of each byte of x that equals c, and no
+// other bit.
+func bytesEqual(x uint64, c byte) uint64 {
+	y := x ^ (ones * uint64(c))
+	return ^((y&^highs + ones*0x7f) | y) & highs
+}
+
+// bytesBelow returns the high bit of each ASCII byte of x below c, which must
+// be at most 0x80, and no other bit.
+func bytesBelow(x uint64, c byte) uint64 {
+	return ^((x&^highs + ones*uint64(0x80-c)) | x) & highs
+}
+
+// validEmailBytewise is validEmail one byte at a time, for addresses with
+// bytes that need a closer look.
+func validEmailBytewise(s []byte) (valid, plain bool) {
 	at, lastDot, dots := -1, -1, 0
 	plain = true
 	for i := 0; i < len(s); i++ {
@@ -434,9 +526,9 @@ const (
 )
 
 // dateSlots is the number of days dateTexts holds: a direct-mapped table
-// indexed by the day count's low bits, so any 2,048 consecutive days (about
-// five and a half years) fit without evicting each other.
-const dateSlots = 2048
+// indexed by the day count's low bits, so any 4,096 consecutive days (about
+// eleven years) fit without evicting each other.
+const dateSlots = 4096
 
 // dateTexts caches the "YYYY-MM-DD" text of recently formatted days. The
 // dates and timestamps of a user table cluster in a few years, so most

@@ -15,7 +15,8 @@ import (
 func TestAppendStringRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	alphabet := []string{"a", "Z", " ", "\"", "\\", "\n", "\x00", "\x1f", "\x7f", "é", "日", "😀",
-		"\u2028", "\u2029", "\xe2", "\x80", "\xff", "/", "<", "&"}
+		"\u2028", "\u2029", "\xe2", "\x80", "\xff", "\xc2", "\xc0\x80", "\xdf", "/", "<", "&",
+		"abcdefgh", "ß", "’"}
 	for range 20000 {
 		var s []byte
 		for range r.IntN(40) {
@@ -87,9 +88,12 @@ func TestDecimalText(t *testing.T) {
 		{0, 0, "0"}, {0, 3, "0.000"}, {-1, 2, "-0.01"}, {123, 0, "123"}, {123, 5, "0.00123"},
 		{999999999999999, 2, "9999999999999.99"}, {1000000000000000, 2, `"10000000000000.00"`},
 		{math.MinInt64, 0, `"-9223372036854775808"`}, {math.MaxInt64, 18, `"9.223372036854775807"`},
+		{-5, 2, "-0.05"}, {12345, 2, "123.45"}, {-100, 2, "-1.00"}, {0, 2, "0.00"},
+		{-999999999999999, 2, "-9999999999999.99"}, {-1000000000000000, 2, `"-10000000000000.00"`},
+		{math.MinInt64, 2, `"-92233720368547758.08"`},
 	}
 	for _, tt := range tests {
-		if got := appendDecimalInt(nil, tt.unscaled, tt.scale, nil); string(got) != tt.want {
+		if got := appendDecimalInt(nil, tt.unscaled, tt.scale); string(got) != tt.want {
 			t.Errorf("decimal %d scale %d = %s, want %s", tt.unscaled, tt.scale, got, tt.want)
 		}
 	}
@@ -141,6 +145,74 @@ func TestTimestampText(t *testing.T) {
 		gotDate, ok := appendDate(nil, days, dates)
 		if wantDate := unixDay(days).Format(`"2006-01-02"`); !ok || string(gotDate) != wantDate {
 			t.Fatalf("date %d = %s, %v; want %s", days, gotDate, ok, wantDate)
+		}
+	}
+}
+
+// TestValidEmailWordwise compares validEmail, which reads eight bytes at a
+// time, with the byte-by-byte check on random strings made of the bytes
+// that matter to the rule, at every length up to 40.
+func TestValidEmailWordwise(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	alphabet := []string{"a", "a", "a", "Z", "9", "@", ".", ".", "-", "+", "!", "~", "\"", "\\", " ", "\t",
+		"\x7f", "\x00", "é", "\u00a0", "\xff"}
+	valid := 0
+	for i := range 400000 {
+		var s []byte
+		n := i % 41
+		for len(s) < n {
+			s = append(s, alphabet[r.IntN(len(alphabet))]...)
+		}
+		if i%2 == 0 && n > 4 {
+			// Mostly well-formed addresses, with one byte replaced.
+			s = []byte("first.last@mail.example.com"[:min(n, 27)])
+			s[r.IntN(len(s))] = alphabet[r.IntN(len(alphabet))][0]
+		}
+		gotValid, gotPlain := validEmail(s)
+		wantValid, wantPlain := validEmailBytewise(s)
+		if gotValid != wantValid || gotPlain != wantPlain {
+			t.Fatalf("validEmail(%q) = %v, %v; byte by byte %v, %v", s, gotValid, gotPlain,
+				wantValid, wantPlain)
+		}
+		if gotValid {
+			valid++
+		}
+	}
+	if valid < 10000 {
+		t.Fatalf("only %d valid addresses among the random strings; the test needs more", valid)
+	}
+}
+
+func TestValidEmail(t *testing.T) {
+	tests := []struct {
+		addr         string
+		valid, plain bool
+	}{
+		{"a@b.co", true, true},
+		{"first.last@mail.example.com", true, true},
+		{"a..b@example.com", true, true},
+		{"12345678@example.com", true, true},
+		{"1234567@example.co", true, true},
+		{`"quoted"@example.com`, true, false},
+		{"zoë@exämple.com", true, true},
+		{"", false, false},
+		{"@example.com", false, false},
+		{"a@example", false, false},
+		{"a@.example.com", false, false},
+		{"a@example..com", false, false},
+		{"a@example.com.", false, false},
+		{"a@b@example.com", false, false},
+		{"a b@example.com", false, false},
+		{"a@exam\x7fple.com", false, false},
+		{"a@example.c\xffm", false, false},
+		{"abcdefg@.example.com", false, false}, // '@' ends a word, dot starts the next
+		{"abcdef.@example.com", true, true},
+		{"abcdefgh@example.co.", false, false},
+	}
+	for _, tt := range tests {
+		valid, plain := validEmail([]byte(tt.addr))
+		if valid != tt.valid || plain != tt.plain {
+			t.Errorf("validEmail(%q) = %v, %v; want %v, %v", tt.addr, valid, plain, tt.valid, tt.plain)
 		}
 	}
 }
