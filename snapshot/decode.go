@@ -34,12 +34,17 @@ type cursor struct {
 	defs []byte // definition levels, nil for a REQUIRED column
 	vpos int    // next non-null value to deliver
 
-	pInt    []int64
-	pFloat  []float64
-	pBool   []bool
-	pBytes  [][]byte
-	pIndex  []int32 // dictionary indexes of the page's byte arrays, when indexed
-	indexed bool    // the page is dictionary-encoded
+	pInt   []int64
+	pFloat []float64
+	pBool  []bool
+	pBytes [][]byte
+	// A page of plain byte arrays is kept as its values back to back and
+	// their offsets, pOffsets[k] to pOffsets[k+1] for value k, instead of
+	// in pBytes; pOffsets is nil for other pages.
+	pRaw     []byte
+	pOffsets []uint32
+	pIndex   []int32 // dictionary indexes of the page's byte arrays, when indexed
+	indexed  bool    // the page is dictionary-encoded
 
 	// The dictionary of the current chunk, converted once.
 	dict      parquet.Dictionary
@@ -146,7 +151,11 @@ func (c *cursor) fill(v *Values, n int) (err error) {
 				break
 			}
 			fillMinusOne(v.Index[from : from+k])
-			c.vpos = spread(dst, null, defs, c.pBytes, c.vpos)
+			if c.pOffsets != nil {
+				c.vpos = spreadOffsets(dst, null, defs, c.pRaw, c.pOffsets, c.vpos)
+			} else {
+				c.vpos = spread(dst, null, defs, c.pBytes, c.vpos)
+			}
 		}
 		c.pos += k
 		from += k
@@ -195,6 +204,29 @@ func spreadDictionary(dst [][]byte, index []int32, null []bool, defs []byte, ind
 			next++
 		} else {
 			dst[j], index[j], null[j] = nil, -1, true
+		}
+	}
+	return next
+}
+
+// spreadOffsets is spread for byte arrays held as values back to back in
+// raw, value k from offsets[k] to offsets[k+1].
+func spreadOffsets(dst [][]byte, null []bool, defs []byte, raw []byte, offsets []uint32, next int) int {
+	if defs == nil {
+		for j := range dst {
+			i, k := offsets[next+j], offsets[next+j+1]
+			dst[j] = raw[i:k:k]
+		}
+		clear(null)
+		return next + len(dst)
+	}
+	for j, d := range defs {
+		if d != 0 {
+			i, k := offsets[next], offsets[next+1]
+			dst[j], null[j] = raw[i:k:k], false
+			next++
+		} else {
+			dst[j], null[j] = nil, true
 		}
 	}
 	return next
@@ -262,6 +294,7 @@ func (c *cursor) loadPage() error {
 	data := page.Data()
 	raw, offsets := data.Data()
 	c.indexed = false
+	c.pRaw, c.pOffsets = nil, nil
 	return c.convert(raw, offsets, nonNull, false)
 }
 
@@ -401,19 +434,26 @@ func (c *cursor) convert(raw []byte, offsets []uint32, n int, own bool) error {
 	return nil
 }
 
+// convertByteArray checks the offsets of n byte arrays in raw. With own set
+// (a dictionary), it copies them into pBytes; otherwise fill slices them
+// out of raw, which is page memory, through pRaw and pOffsets.
 func (c *cursor) convertByteArray(raw []byte, offsets []uint32, n int, own bool) error {
 	if len(offsets) != n+1 {
 		return fmt.Errorf("the page has %d byte-array offsets for %d values", len(offsets), n)
 	}
-	if own {
-		raw = append([]byte(nil), raw...)
+	for k := range n {
+		if i, j := offsets[k], offsets[k+1]; i > j || int(j) > len(raw) {
+			return fmt.Errorf("byte-array value %d has invalid offsets %d..%d in %d bytes", k, i, j, len(raw))
+		}
 	}
+	if !own {
+		c.pRaw, c.pOffsets = raw, offsets
+		return nil
+	}
+	raw = append([]byte(nil), raw...)
 	c.pBytes = resize(c.pBytes, n)
 	for k := range n {
 		i, j := offsets[k], offsets[k+1]
-		if i > j || int(j) > len(raw) {
-			return fmt.Errorf("byte-array value %d has invalid offsets %d..%d in %d bytes", k, i, j, len(raw))
-		}
 		c.pBytes[k] = raw[i:j:j]
 	}
 	return nil
