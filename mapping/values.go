@@ -258,6 +258,10 @@ func appendString(dst []byte, s []byte) ([]byte, bool) {
 			i += 2 // a valid two-byte character, such as a Latin letter with an accent
 			continue
 		}
+		if b >= 0xe0 && b <= 0xef && i+2 < len(s) && threeByteChar(b, s[i+1], s[i+2]) {
+			i += 3 // a valid three-byte character other than U+2028 and U+2029
+			continue
+		}
 		if b >= utf8.RuneSelf {
 			r, size := utf8.DecodeRune(s[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -293,6 +297,24 @@ func appendString(dst []byte, s []byte) ([]byte, bool) {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"'), true
+}
+
+// threeByteChar reports whether b0 (0xe0 to 0xef), b1 and b2 encode a
+// valid UTF-8 character, neither overlong nor a surrogate, other than the
+// line and paragraph separators U+2028 and U+2029.
+func threeByteChar(b0, b1, b2 byte) bool {
+	lo, hi := byte(0x80), byte(0xbf)
+	switch b0 {
+	case 0xe0:
+		lo = 0xa0
+	case 0xed:
+		hi = 0x9f
+	case 0xe2:
+		if b1 == 0x80 && b2&^1 == 0xa8 {
+			return false
+		}
+	}
+	return b1 >= lo && b1 <= hi && b2&0xc0 == 0x80
 }
 
 // jsonSafe[b] is true for the ASCII bytes appendString copies as they are:

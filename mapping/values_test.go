@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -16,7 +17,8 @@ func TestAppendStringRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	alphabet := []string{"a", "Z", " ", "\"", "\\", "\n", "\x00", "\x1f", "\x7f", "é", "日", "😀",
 		"\u2028", "\u2029", "\xe2", "\x80", "\xff", "\xc2", "\xc0\x80", "\xdf", "/", "<", "&",
-		"abcdefgh", "ß", "’"}
+		"abcdefgh", "ß", "’", "\xe0\xa0\x80", "\xe0\x9f\xbf", "\xed\x9f\xbf", "\xed\xa0\x80",
+		"\xef\xbf\xbf", "\xe2\x80\xa7", "\xe2\x80\xaa", "\xe2\x80"}
 	for range 20000 {
 		var s []byte
 		for range r.IntN(40) {
@@ -33,6 +35,9 @@ func TestAppendStringRoundTrip(t *testing.T) {
 			if b < 0x20 {
 				t.Fatalf("appendString(%q) = %q has a raw control character", s, got)
 			}
+		}
+		if strings.ContainsAny(string(got), "\u2028\u2029") {
+			t.Fatalf("appendString(%q) = %q has a raw line or paragraph separator", s, got)
 		}
 		var back string
 		if err := json.Unmarshal(got, &back); err != nil || back != string(s) {
