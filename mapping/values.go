@@ -54,15 +54,13 @@ func appendFloat(dst []byte, f float64, bitSize int) ([]byte, bool) {
 		return append(dst, '0'), true
 	}
 	abs := math.Abs(f)
+	exponent := abs < 1e-6 || abs >= 1e21
 	if bitSize == 32 {
-		abs = float64(float32(abs))
+		// The bounds as float32 values, as encoding/json compares them.
+		exponent = float32(abs) < 1e-6 || float32(abs) >= 1e21
 	}
-	format := byte('f')
-	if abs < 1e-6 || abs >= 1e21 {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, bitSize)
-	if format == 'e' {
+	if exponent {
+		dst = strconv.AppendFloat(dst, f, 'e', -1, bitSize)
 		// strconv writes at least two exponent digits (1e-07); JSON
 		// producers following ECMAScript write 1e-7.
 		n := len(dst)
@@ -70,8 +68,41 @@ func appendFloat(dst []byte, f float64, bitSize int) ([]byte, bool) {
 			dst[n-2] = dst[n-1]
 			dst = dst[:n-1]
 		}
+		return dst, true
 	}
-	return dst, true
+	// strconv's exponent form costs less than its plain form for the same
+	// shortest digits, so the digits are laid out here.
+	var buf [32]byte
+	return appendPlainDigits(dst, strconv.AppendFloat(buf[:0], f, 'e', -1, bitSize)), true
+}
+
+// appendPlainDigits appends the number that strconv wrote in exponent form
+// as e, "[-]d[.ddd]e±XX" with an exponent from -6 to 20, in plain form.
+func appendPlainDigits(dst []byte, e []byte) []byte {
+	n := len(e)
+	exp := int(e[n-2]-'0')*10 + int(e[n-1]-'0')
+	if e[n-3] == '-' {
+		exp = -exp
+	}
+	m := e[:n-4]
+	if m[0] == '-' {
+		dst = append(dst, '-')
+		m = m[1:]
+	}
+	first, rest := m[0], m[min(2, len(m)):] // the digits around the point
+	if exp < 0 {
+		dst = append(dst, "0.00000"[:1-exp]...)
+		dst = append(dst, first)
+		return append(dst, rest...)
+	}
+	dst = append(dst, first)
+	if exp >= len(rest) {
+		dst = append(dst, rest...)
+		return append(dst, "00000000000000000000"[:exp-len(rest)]...)
+	}
+	dst = append(dst, rest[:exp]...)
+	dst = append(dst, '.')
+	return append(dst, rest[exp:]...)
 }
 
 // appendFloat16 appends a FLOAT16 value, widened exactly to f, in the

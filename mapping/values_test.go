@@ -221,3 +221,41 @@ func TestValidEmail(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendFloatPlainRange checks doubles and floats around the plain
+// form's range, 1e-6 to 1e21, against encoding/json, with magnitudes
+// spread evenly over the exponents.
+func TestAppendFloatPlainRange(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	values := []float64{1e-6, 9.99e-7, 1e21, 9.99e20, 1e20, 123456789012345680000, 0.1, 1, 10,
+		-1e-6, -5e-7, 0.000123, 100, 1.5}
+	for range 200000 {
+		f := math.Pow(10, r.Float64()*30-8) * (1 + r.Float64())
+		if r.IntN(2) == 0 {
+			f = -f
+		}
+		values = append(values, f)
+	}
+	for _, f := range values {
+		for _, bits := range []int{64, 32} {
+			var want []byte
+			var err error
+			if bits == 32 {
+				want, err = json.Marshal(float32(f))
+			} else {
+				want, err = json.Marshal(f)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := f
+			if bits == 32 {
+				x = float64(float32(f))
+			}
+			got, ok := appendFloat(nil, x, bits)
+			if !ok || string(got) != string(want) {
+				t.Fatalf("appendFloat(%v, %d) = %s, want %s", x, bits, got, want)
+			}
+		}
+	}
+}
