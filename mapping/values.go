@@ -266,23 +266,20 @@ func decimalBytes(b []byte, tmp []byte, z *big.Int) (digits []byte, neg, ok bool
 // as UTF-8. It returns false when s is not valid UTF-8.
 func appendString(dst []byte, s []byte) ([]byte, bool) {
 	dst = append(dst, '"')
+	if plainASCII(s) {
+		dst = append(dst, s...)
+		return append(dst, '"'), true
+	}
 	start := 0
 	i := 0
-	for {
-		// Skip 8 bytes at a time while none of them needs a closer look.
-		for i+8 <= len(s) && !needsCheck(binary.LittleEndian.Uint64(s[i:])) {
-			i += 8
-		}
-		// The last eight bytes, read again in part, may all be plain too.
-		if i > len(s)-8 && len(s) >= 8 && !needsCheck(binary.LittleEndian.Uint64(s[len(s)-8:])) {
-			i = len(s)
-		}
-		if i == len(s) {
-			break
-		}
+	for i < len(s) {
 		b := s[i]
 		if jsonSafe[b] {
 			i++
+			// Skip 8 bytes at a time while none of them needs a closer look.
+			for i+8 <= len(s) && !needsCheck(binary.LittleEndian.Uint64(s[i:])) {
+				i += 8
+			}
 			continue
 		}
 		if b >= 0xc2 && b <= 0xdf && i+1 < len(s) && s[i+1]&0xc0 == 0x80 {
@@ -328,6 +325,18 @@ func appendString(dst []byte, s []byte) ([]byte, bool) {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"'), true
+}
+
+// plainASCII reports whether s is all ASCII that JSON takes as it is: no
+// control characters, '"' or '\\'.
+func plainASCII(s []byte) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if needsCheck(binary.LittleEndian.Uint64(s[i:])) {
+			return false
+		}
+	}
+	return i == len(s) || !needsCheck(paddedWord(s[i:]))
 }
 
 // threeByteChar reports whether b0 (0xe0 to 0xef), b1 and b2 encode a
@@ -404,7 +413,7 @@ func validEmail(s []byte) (valid, plain bool) {
 		if i+8 <= len(s) {
 			x = binary.LittleEndian.Uint64(s[i:])
 		} else {
-			x = tailWord(s[i:])
+			x = paddedWord(s[i:])
 		}
 		// Bytes from 0x7f up, below '#' (space, controls, '!' and '"')
 		// and '\\' take the byte-by-byte check; '!' is valid but rare.
@@ -442,9 +451,9 @@ func validEmail(s []byte) (valid, plain bool) {
 	return true, true
 }
 
-// tailWord returns the last 1 to 7 bytes of an address as a word, padded
-// with 'a', which validEmail passes over.
-func tailWord(s []byte) uint64 {
+// paddedWord returns 1 to 7 bytes as a word, padded with 'a', which both
+// validEmail and needsCheck pass over.
+func paddedWord(s []byte) uint64 {
 	w := [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
 	copy(w[:], s)
 	return binary.LittleEndian.Uint64(w[:])
