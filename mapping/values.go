@@ -634,35 +634,35 @@ func appendDate(dst []byte, days int64, dates *dateTexts) ([]byte, bool) {
 	return append(dst, '"'), true
 }
 
-// appendClock appends "HH:MM:SS" for a second of the day, then the fraction
-// of the nanoseconds ns with trailing zeros removed, or no fraction when ns
-// is 0.
-func appendClock(dst []byte, sod, ns int64) []byte {
+// putClock writes "HH:MM:SS" for a second of the day.
+func putClock(b *[8]byte, sod int64) {
 	h, m, s := sod/3600, sod/60%60, sod%60
-	clock := [8]byte{
-		digitPairs[2*h], digitPairs[2*h+1], ':',
-		digitPairs[2*m], digitPairs[2*m+1], ':',
-		digitPairs[2*s], digitPairs[2*s+1],
+	b[0], b[1], b[2] = digitPairs[2*h], digitPairs[2*h+1], ':'
+	b[3], b[4], b[5] = digitPairs[2*m], digitPairs[2*m+1], ':'
+	b[6], b[7] = digitPairs[2*s], digitPairs[2*s+1]
+}
+
+// putFraction writes "." and the digits of frac, a fraction of a second in
+// units of 10^-digits seconds (digits is 3, 6 or 9), without trailing zeros,
+// into b, and returns how many bytes it wrote: none when frac is 0.
+func putFraction(b *[10]byte, frac int64, digits int) int {
+	if frac == 0 {
+		return 0
 	}
-	dst = append(dst, clock[:]...)
-	if ns == 0 {
-		return dst
+	for k := digits; k > 1; k -= 2 {
+		p := frac % 100
+		frac /= 100
+		b[k-1], b[k] = digitPairs[2*p], digitPairs[2*p+1]
 	}
-	// Nine digits: one, then four pairs.
-	a, r := ns/1e8, ns%1e8
-	b, r := r/1e6, r%1e6
-	c, r := r/1e4, r%1e4
-	d, e := r/100, r%100
-	frac := [10]byte{
-		'.', byte('0' + a),
-		digitPairs[2*b], digitPairs[2*b+1], digitPairs[2*c], digitPairs[2*c+1],
-		digitPairs[2*d], digitPairs[2*d+1], digitPairs[2*e], digitPairs[2*e+1],
+	if digits%2 == 1 {
+		b[1] = byte('0' + frac)
 	}
-	n := len(frac)
-	for frac[n-1] == '0' {
+	b[0] = '.'
+	n := digits
+	for b[n] == '0' {
 		n--
 	}
-	return append(dst, frac[:n]...)
+	return n + 1
 }
 
 func floorDivMod(a, b int64) (q, r int64) {
@@ -674,42 +674,58 @@ func floorDivMod(a, b int64) (q, r int64) {
 	return q, r
 }
 
-// appendTimestamp appends an instant, given as seconds and nanoseconds since
-// 1970-01-01T00:00:00Z, as a quoted RFC 3339 UTC text with only the needed
-// fraction digits. It returns false outside years 0000 to 9999.
-func appendTimestamp(dst []byte, secs, nanos int64, dates *dateTexts) ([]byte, bool) {
+// appendTimestamp appends an instant, given as seconds and a fraction of
+// frac units of 10^-digits seconds since 1970-01-01T00:00:00Z, as a quoted
+// RFC 3339 UTC text with only the needed fraction digits. It returns false
+// outside years 0000 to 9999.
+func appendTimestamp(dst []byte, secs, frac int64, digits int, dates *dateTexts) ([]byte, bool) {
 	days, sod := floorDivMod(secs, 86400)
 	if days < minDay || days > maxDay {
 		return dst, false
 	}
-	dst = append(dst, '"')
-	dst = append(dst, dates.of(days)[:]...)
-	dst = append(dst, 'T')
-	dst = appendClock(dst, sod, nanos)
-	return append(dst, 'Z', '"'), true
+	// "YYYY-MM-DDTHH:MM:SS.fffffffffZ", quoted: 32 bytes at most, built
+	// here and appended at once.
+	var b [32]byte
+	b[0] = '"'
+	*(*[10]byte)(b[1:11]) = *dates.of(days)
+	b[11] = 'T'
+	putClock((*[8]byte)(b[12:20]), sod)
+	n := 20 + putFraction((*[10]byte)(b[20:30]), frac, digits)
+	b[n], b[n+1] = 'Z', '"'
+	return append(dst, b[:n+2]...), true
 }
 
 // unitsPerSecond is the number of a time unit's ticks in a second, indexed
 // by snapshot.Unit (millis, micros, nanos).
 var unitsPerSecond = [...]int64{1: 1e3, 2: 1e6, 3: 1e9}
 
+// fractionDigits returns the number of fraction digits of a unit with
+// perSecond ticks in a second.
+func fractionDigits(perSecond int64) int {
+	switch perSecond {
+	case 1e3:
+		return 3
+	case 1e6:
+		return 6
+	}
+	return 9
+}
+
 // appendTimestampUnits appends a timestamp of v ticks of a unit (see
 // unitsPerSecond) since the epoch.
 func appendTimestampUnits(dst []byte, v, perSecond int64, dates *dateTexts) ([]byte, bool) {
 	// Constant divisors let the compiler replace the divisions with
 	// multiplications.
-	var secs, nanos int64
+	var secs, frac int64
 	switch perSecond {
 	case 1e3:
-		secs, nanos = floorDivMod(v, 1e3)
-		nanos *= 1e6
+		secs, frac = floorDivMod(v, 1e3)
 	case 1e6:
-		secs, nanos = floorDivMod(v, 1e6)
-		nanos *= 1e3
+		secs, frac = floorDivMod(v, 1e6)
 	default:
-		secs, nanos = floorDivMod(v, 1e9)
+		secs, frac = floorDivMod(v, 1e9)
 	}
-	return appendTimestamp(dst, secs, nanos, dates)
+	return appendTimestamp(dst, secs, frac, fractionDigits(perSecond), dates)
 }
 
 // julianEpoch is the Julian day number of 1970-01-01.
@@ -725,7 +741,7 @@ func appendInt96(dst []byte, b []byte, dates *dateTexts) ([]byte, bool) {
 	julian := int64(int32(binary.LittleEndian.Uint32(b[8:])))
 	extraSecs, nanos := floorDivMod(nod, 1e9)
 	secs := (julian-julianEpoch)*86400 + extraSecs
-	return appendTimestamp(dst, secs, nanos, dates)
+	return appendTimestamp(dst, secs, nanos, 9, dates)
 }
 
 // appendTime appends a time of day of v ticks of a unit as "HH:MM:SS[.f]",
@@ -734,7 +750,10 @@ func appendTime(dst []byte, v, perSecond int64) ([]byte, bool) {
 	if v < 0 || v >= 86400*perSecond {
 		return dst, false
 	}
-	dst = append(dst, '"')
-	dst = appendClock(dst, v/perSecond, v%perSecond*(1e9/perSecond))
-	return append(dst, '"'), true
+	var b [20]byte // "HH:MM:SS.fffffffff", quoted
+	b[0] = '"'
+	putClock((*[8]byte)(b[1:9]), v/perSecond)
+	n := 9 + putFraction((*[10]byte)(b[9:19]), v%perSecond, fractionDigits(perSecond))
+	b[n] = '"'
+	return append(dst, b[:n+1]...), true
 }
