@@ -451,12 +451,19 @@ func validEmail(s []byte) (valid, plain bool) {
 	return true, true
 }
 
-// paddedWord returns 1 to 7 bytes as a word, padded with 'a', which both
-// validEmail and needsCheck pass over.
+// paddedWord returns the 0 to 7 bytes of s as a word, padded with 'a',
+// which both validEmail and needsCheck pass over. It reads s in at most two
+// overlapping loads, without a call of memmove.
 func paddedWord(s []byte) uint64 {
-	w := [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
-	copy(w[:], s)
-	return binary.LittleEndian.Uint64(w[:])
+	n := uint(len(s))
+	var x uint64
+	switch {
+	case n >= 4:
+		x = uint64(binary.LittleEndian.Uint32(s)) | uint64(binary.LittleEndian.Uint32(s[n-4:]))<<(8*(n-4))
+	case n > 0:
+		x = uint64(s[0]) | uint64(s[n/2])<<(8*(n/2)) | uint64(s[n-1])<<(8*(n-1))
+	}
+	return x | ones*'a'<<(8*n)
 }
 
 // bytesEqual returns the high bit of each byte of x that equals c, and no

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -256,6 +257,17 @@ func TestAppendFloatPlainRange(t *testing.T) {
 			if !ok || string(got) != string(want) {
 				t.Fatalf("appendFloat(%v, %d) = %s, want %s", x, bits, got, want)
 			}
+		}
+	}
+}
+
+func TestPaddedWord(t *testing.T) {
+	for n := range 8 {
+		s := []byte("12345678")[:n]
+		want := []byte("aaaaaaaa")
+		copy(want, s)
+		if got := paddedWord(s); got != binary.LittleEndian.Uint64(want) {
+			t.Errorf("paddedWord(%q) = %#x, want the bytes %q", s, got, want)
 		}
 	}
 }
