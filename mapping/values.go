@@ -405,9 +405,10 @@ func appendUUID(dst []byte, b []byte) []byte {
 // It reads s eight bytes at a time. An address with a byte other than
 // printable ASCII, or with '!', '"' or '\\', is checked byte by byte instead.
 func validEmail(s []byte) (valid, plain bool) {
-	at := -1          // index of the '@'
-	dots := 0         // dots in the domain
-	var before uint64 // markers of the previous word's last byte, moved to byte 0
+	at := -1              // index of the '@'
+	var afterAt uint64    // highs once the word holding the '@' has been read
+	var domainDots uint64 // markers of dots in the domain, ORed over the words
+	var before uint64     // markers of the previous word's last byte, moved to byte 0
 	for i := 0; i < len(s); i += 8 {
 		var x uint64
 		if i+8 <= len(s) {
@@ -421,20 +422,14 @@ func validEmail(s []byte) (valid, plain bool) {
 			return validEmailBytewise(s)
 		}
 		ats, dotMarks := bytesEqual(x, '@'), bytesEqual(x, '.')
+		domain := afterAt // the bytes of this word after the '@'
 		if ats != 0 {
 			if at >= 0 || ats&(ats-1) != 0 {
 				return false, false
 			}
 			at = i + bits.TrailingZeros64(ats)/8
-		}
-		// Bytes after the '@': the domain.
-		var domain uint64
-		switch {
-		case at < 0:
-		case at < i:
-			domain = highs
-		default:
 			domain = ^(ats<<1 - 1) & highs
+			afterAt = highs
 		}
 		// A dot right after the '@' or after another dot leaves a label
 		// empty.
@@ -442,10 +437,10 @@ func validEmail(s []byte) (valid, plain bool) {
 		if dotMarks&domain&previous != 0 {
 			return false, false
 		}
-		dots += bits.OnesCount64(dotMarks & domain)
+		domainDots |= dotMarks & domain
 		before = (ats | dotMarks) >> 56
 	}
-	if at <= 0 || dots == 0 || s[len(s)-1] == '.' {
+	if at <= 0 || domainDots == 0 || s[len(s)-1] == '.' {
 		return false, false
 	}
 	return true, true
