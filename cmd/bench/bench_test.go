@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -96,6 +97,12 @@ func TestPlanMeasurementCounts(t *testing.T) {
 	if len(sum.Changed) != 100 || len(sum.Added) != 10 || len(sum.Removed) != 10 {
 		t.Errorf("usergen summary has %d changed, %d added, %d removed; want 100, 10, 10",
 			len(sum.Changed), len(sum.Added), len(sum.Removed))
+	}
+	for _, m := range []measurement{r.Read, r.Scan} {
+		if len(m.Runs) != oneCoreRuns || slices.Min(m.Runs) != m.CPU {
+			t.Errorf("a one-core measurement kept CPU %v of runs %v; want the least of %d runs",
+				m.CPU, m.Runs, oneCoreRuns)
+		}
 	}
 	for _, m := range []measurement{r.Read, r.Scan, r.First, r.Incremental} {
 		if m.PeakRSS <= 0 {

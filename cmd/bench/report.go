@@ -209,6 +209,9 @@ func (s sizeResult) rows() []row {
 			x.rate = rowsRate(m.rowsPerSecond())
 			x.result = fmt.Sprintf("%s rows per CPU-second; %s rows", group(int64(m.rowsPerCPUSecond())),
 				group(m.Out.Rows))
+			if len(m.Runs) > 1 {
+				x.result += fmt.Sprintf("; best of %d runs (%s)", len(m.Runs), runRates(m))
+			}
 		}
 		return x
 	}
@@ -226,6 +229,15 @@ func (s sizeResult) rows() []row {
 		planRow(fmt.Sprintf("plan %s, first sync", n), s.First, s.WantFirst),
 		planRow(fmt.Sprintf("plan %s, incremental", n), s.Incremental, s.WantIncremental),
 	}
+}
+
+// runRates lists the rows per CPU-second of every run of m.
+func runRates(m measurement) string {
+	rates := make([]string, len(m.Runs))
+	for i, cpu := range m.Runs {
+		rates[i] = group(int64(perSecond(m.Out.Rows, cpu)))
+	}
+	return strings.Join(rates, ", ")
 }
 
 // measurementRow fills the name, wall, CPU, RSS and load of a child
