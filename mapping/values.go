@@ -70,6 +70,14 @@ func appendFloat(dst []byte, f float64, bitSize int) ([]byte, bool) {
 		}
 		return dst, true
 	}
+	if bitSize == 64 {
+		if digits, exp, ok := shortestDecimal(abs); ok {
+			if f < 0 {
+				dst = append(dst, '-')
+			}
+			return appendPlainDecimal(dst, digits, exp), true
+		}
+	}
 	// strconv's exponent form costs less than its plain form for the same
 	// shortest digits, so the digits are laid out here.
 	var buf [32]byte
