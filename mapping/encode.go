@@ -150,7 +150,11 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 	}
 
 	if email != nil && !email.Null[i] {
-		addr := bytes.TrimSpace(email.Bytes[i])
+		addr := email.Bytes[i]
+		if n := len(addr); n > 0 && (addr[0] <= ' ' || addr[0] >= utf8.RuneSelf ||
+			addr[n-1] <= ' ' || addr[n-1] >= utf8.RuneSelf) {
+			addr = bytes.TrimSpace(addr) // only when an end may be white space
+		}
 		if len(addr) > 0 {
 			valid, plain := validEmail(addr)
 			if !valid {

@@ -659,13 +659,22 @@ func putFraction(b *[10]byte, frac int64, digits int) int {
 	if frac == 0 {
 		return 0
 	}
-	for k := digits; k > 1; k -= 2 {
-		p := frac % 100
-		frac /= 100
-		b[k-1], b[k] = digitPairs[2*p], digitPairs[2*p+1]
-	}
-	if digits%2 == 1 {
-		b[1] = byte('0' + frac)
+	if digits == 6 {
+		// Microseconds, the unit of most warehouse timestamps, with
+		// constant divisors.
+		hi, mid, lo := frac/10000, frac/100%100, frac%100
+		b[1], b[2] = digitPairs[2*hi], digitPairs[2*hi+1]
+		b[3], b[4] = digitPairs[2*mid], digitPairs[2*mid+1]
+		b[5], b[6] = digitPairs[2*lo], digitPairs[2*lo+1]
+	} else {
+		for k := digits; k > 1; k -= 2 {
+			p := frac % 100
+			frac /= 100
+			b[k-1], b[k] = digitPairs[2*p], digitPairs[2*p+1]
+		}
+		if digits%2 == 1 {
+			b[1] = byte('0' + frac)
+		}
 	}
 	b[0] = '.'
 	n := digits
