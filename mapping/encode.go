@@ -176,8 +176,13 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 
 	body = append(body, `,"attributes":{`...)
 	count := 0
-	for k := range e.plan.attrs {
-		a := &e.plan.attrs[k]
+	// Locals, so that the loop does not reload them from e after every
+	// append.
+	plan, dicts, dates := e.plan.attrs, e.dicts, e.dates
+	attrs = attrs[:len(plan)]
+	dicts = dicts[:len(plan)]
+	for k := range plan {
+		a := &plan[k]
 		v := &attrs[k]
 		if v.Null[i] {
 			continue
@@ -191,7 +196,7 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 		switch a.format {
 		case fmtString:
 			if x := v.Index[i]; x >= 0 {
-				body, ok = e.dicts[k].appendEntry(body, v, x)
+				body, ok = dicts[k].appendEntry(body, v, x)
 			} else {
 				body, ok = appendString(body, v.Bytes[i])
 			}
@@ -222,11 +227,11 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 				body = appendDecimalDigits(body, neg, digits, a.scale)
 			}
 		case fmtDate:
-			body, ok = appendDate(body, v.Int[i], e.dates)
+			body, ok = appendDate(body, v.Int[i], dates)
 		case fmtTimestamp:
-			body, ok = appendTimestampUnits(body, v.Int[i], a.ticks, e.dates)
+			body, ok = appendTimestampUnits(body, v.Int[i], a.ticks, dates)
 		case fmtInt96:
-			body, ok = appendInt96(body, v.Bytes[i], e.dates)
+			body, ok = appendInt96(body, v.Bytes[i], dates)
 		case fmtTime:
 			body, ok = appendTime(body, v.Int[i], a.ticks)
 		case fmtUUID:

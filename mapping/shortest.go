@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
-	"strconv"
 )
 
 // This file finds the shortest decimal form of a double with the Schubfach
@@ -130,18 +129,47 @@ func appendPlainDecimal(dst []byte, digits uint64, exp int) []byte {
 		digits /= 10
 		exp++
 	}
-	var buf [20]byte
-	d := strconv.AppendUint(buf[:0], digits, 10)
-	point := len(d) + exp // digits before the point
+	var d [20]byte
+	start := putDigits(&d, digits)
+	n := len(d) - start
+	point := n + exp // digits before the point
+
+	// The text, at most "0.00000" and 17 digits or 21 digits, is built
+	// here and appended at once.
+	var text [32]byte
+	var k int
 	switch {
 	case point <= 0:
-		dst = append(dst, "0.00000"[:2-point]...)
-		return append(dst, d...)
-	case point >= len(d):
-		dst = append(dst, d...)
-		return append(dst, "00000000000000000000"[:point-len(d)]...)
+		k = copy(text[:], "0.00000"[:2-point])
+		k += copy(text[k:], d[start:])
+	case point >= n:
+		k = copy(text[:], d[start:])
+		k += copy(text[k:], "00000000000000000000"[:point-n])
+	default:
+		k = copy(text[:], d[start:start+point])
+		text[k] = '.'
+		k++
+		k += copy(text[k:], d[start+point:])
 	}
-	dst = append(dst, d[:point]...)
-	dst = append(dst, '.')
-	return append(dst, d[point:]...)
+	return append(dst, text[:k]...)
+}
+
+// putDigits writes the decimal digits of v at the end of d, two at a time,
+// and returns the index of the first.
+func putDigits(d *[20]byte, v uint64) int {
+	i := len(d)
+	for v >= 100 {
+		p := v % 100
+		v /= 100
+		i -= 2
+		d[i], d[i+1] = digitPairs[2*p], digitPairs[2*p+1]
+	}
+	if v >= 10 {
+		i -= 2
+		d[i], d[i+1] = digitPairs[2*v], digitPairs[2*v+1]
+	} else {
+		i--
+		d[i] = byte('0' + v)
+	}
+	return i
 }
