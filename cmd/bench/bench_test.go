@@ -99,9 +99,13 @@ func TestPlanMeasurementCounts(t *testing.T) {
 			len(sum.Changed), len(sum.Added), len(sum.Removed))
 	}
 	for _, m := range []measurement{r.Read, r.Scan} {
-		if len(m.Runs) != oneCoreRuns || slices.Min(m.Runs) != m.CPU {
-			t.Errorf("a one-core measurement kept CPU %v of runs %v; want the least of %d runs",
-				m.CPU, m.Runs, oneCoreRuns)
+		if len(m.Runs) != oneCoreRuns || slices.Min(m.Runs) != m.callCPU() {
+			t.Errorf("a one-core measurement kept call CPU %v of runs %v; want the least of %d runs",
+				m.callCPU(), m.Runs, oneCoreRuns)
+		}
+		if m.Out.CallCPU <= 0 || m.Out.CallCPU > m.CPU {
+			t.Errorf("a one-core measurement has call CPU %v and process CPU %v; want 0 < call <= process",
+				m.Out.CallCPU, m.CPU)
 		}
 	}
 	for _, m := range []measurement{r.Read, r.Scan, r.First, r.Incremental} {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/zeebo/xxh3"
@@ -58,6 +59,9 @@ type childOutput struct {
 	Advance  *state.AdvanceResult `json:"advance,omitempty"`
 	// PeakRSS is the child's VmHWM in bytes, read at its end.
 	PeakRSS int64 `json:"peakRSS"`
+	// CallCPU is the CPU time (user plus system, all threads) that the
+	// child used during the measured call, without its start and exit.
+	CallCPU time.Duration `json:"callCPU"`
 }
 
 // runChild runs the child measurement that args describe and returns the
@@ -80,7 +84,17 @@ func runChild(args []string) int {
 		}
 		defer stop()
 	}
+	cpu0, err := ownCPU()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench child %s: %v\n", spec.Kind, err)
+		return 1
+	}
 	out, err := measureChild(context.Background(), spec)
+	if err == nil {
+		var cpu1 time.Duration
+		cpu1, err = ownCPU()
+		out.CallCPU = cpu1 - cpu0
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench child %s: %v\n", spec.Kind, err)
 		return 1
@@ -237,4 +251,14 @@ func acceptRun(spec childSpec) (childOutput, error) {
 		return childOutput{}, err
 	}
 	return childOutput{Wall: time.Since(start), Rows: int64(res.Changes), Advance: &adv}, nil
+}
+
+// ownCPU returns the user plus system CPU time this process used so far,
+// all threads, from getrusage at microsecond resolution.
+func ownCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage failed: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }

@@ -11,7 +11,8 @@
 // runs. Every plan, read and scan runs in a child process (this binary
 // re-executed with a hidden first argument), so its CPU time comes from the
 // kernel's rusage of that child alone and its peak RSS from the child's own
-// VmHWM. Delivery and
+// VmHWM. Rows per CPU-second count the CPU time of the measured call, which
+// the child takes from getrusage before and after it. Delivery and
 // orchestration start a Temporal dev server, the Sprig stand-in (package
 // standin, served by this process on 127.0.0.1) and bin/worker, and stop
 // them before the table is printed. Progress goes to stderr, the table to

@@ -53,16 +53,27 @@ type measurement struct {
 	PeakRSS int64 // bytes
 	Load    load
 	Err     error
-	// Runs holds the CPU time of every run of a measurement taken as the
-	// best of several (see measureBest); it is nil for a single run.
+	// Runs holds the call CPU time (see callCPU) of every run of a
+	// measurement taken as the best of several (see measureBest); it is nil
+	// for a single run.
 	Runs []time.Duration
+}
+
+// callCPU returns the CPU time of the measured call alone, as the child
+// reported it, or the whole child's when it reported none.
+func (m measurement) callCPU() time.Duration {
+	if m.Out.CallCPU > 0 {
+		return m.Out.CallCPU
+	}
+	return m.CPU
 }
 
 // rowsPerSecond returns the rows per second of elapsed time.
 func (m measurement) rowsPerSecond() float64 { return perSecond(m.Out.Rows, m.Wall) }
 
-// rowsPerCPUSecond returns the rows per second of CPU time.
-func (m measurement) rowsPerCPUSecond() float64 { return perSecond(m.Out.Rows, m.CPU) }
+// rowsPerCPUSecond returns the rows per second of CPU time of the measured
+// call.
+func (m measurement) rowsPerCPUSecond() float64 { return perSecond(m.Out.Rows, m.callCPU()) }
 
 func perSecond(n int64, d time.Duration) float64 {
 	if d <= 0 {
@@ -77,9 +88,9 @@ func perSecond(n int64, d time.Duration) float64 {
 // machine only ever slows a run down.
 const oneCoreRuns = 3
 
-// measureBest runs spec runs times and returns the run with the least CPU
-// time, with the CPU time of every run in Runs. A failed run is returned as
-// it is.
+// measureBest runs spec runs times and returns the run with the least call
+// CPU time, with that of every run in Runs. A failed run is returned as it
+// is.
 func measureBest(ctx context.Context, runs int, spec childSpec, env ...string) measurement {
 	var best measurement
 	var all []time.Duration
@@ -88,8 +99,8 @@ func measureBest(ctx context.Context, runs int, spec childSpec, env ...string) m
 		if m.Err != nil {
 			return m
 		}
-		all = append(all, m.CPU)
-		if i == 0 || m.CPU < best.CPU {
+		all = append(all, m.callCPU())
+		if i == 0 || m.callCPU() < best.callCPU() {
 			best = m
 		}
 		spec.CPUProfile = "" // a profile of the first run is enough
