@@ -16,6 +16,7 @@ func TestShortestDecimalMatchesStrconv(t *testing.T) {
 	near := func(v float64) {
 		values = append(values, v, math.Nextafter(v, 0), math.Nextafter(v, math.Inf(1)))
 	}
+
 	for e := -20; e <= 70; e++ {
 		near(math.Ldexp(1, e))
 		near(math.Ldexp(3, e))
@@ -27,6 +28,7 @@ func TestShortestDecimalMatchesStrconv(t *testing.T) {
 		5e-324, 2.2250738585072014e-308, math.MaxFloat64} {
 		near(v)
 	}
+
 	r := rand.New(rand.NewPCG(11, 12))
 	for range 2_000_000 {
 		values = append(values,
@@ -49,6 +51,7 @@ func TestShortestDecimalMatchesStrconv(t *testing.T) {
 				math.Ldexp(float64(base-base%m+(m-1)/2+m), q)) // upper end
 		}
 	}
+
 	checked := 0
 	for _, v := range values {
 		if v < 1e-6 || v >= 1e21 {

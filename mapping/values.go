@@ -424,8 +424,8 @@ func validEmail(s []byte) (valid, plain bool) {
 		} else {
 			x = paddedWord(s[i:])
 		}
-		// Bytes from 0x7f up, below '#' (space, controls, '!' and '"')
-		// and '\\' take the byte-by-byte check; '!' is valid but rare.
+		// Bytes from 0x7f up, bytes below '#' (space, controls, '!' and
+		// '"') and '\\' take the byte-by-byte check. '!' is valid but rare.
 		if ((x&^highs+ones)|x)&highs|bytesBelow(x, '#')|bytesEqual(x, '\\') != 0 {
 			return validEmailBytewise(s)
 		}

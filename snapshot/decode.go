@@ -22,9 +22,9 @@ type cursor struct {
 	page  int // index of the current data page in the chunk
 	// current is the page whose values are being delivered. Byte arrays
 	// point into the memory of their page, which parquet-go reuses once the
-	// page is released, so a page is kept until the values it delivered have
-	// been used: held lists the earlier pages the current batch may point
-	// into, released when the next batch is filled.
+	// page is released. So a page is kept until the values it delivered
+	// have been used. held lists the earlier pages that the current batch
+	// may point into, and fill releases them when it fills the next batch.
 	current parquet.Page
 	held    []parquet.Page
 
@@ -38,9 +38,9 @@ type cursor struct {
 	pFloat []float64
 	pBool  []bool
 	pBytes [][]byte
-	// A page of plain byte arrays is kept as its values back to back and
-	// their offsets, pOffsets[k] to pOffsets[k+1] for value k, instead of
-	// in pBytes; pOffsets is nil for other pages.
+	// A page of plain byte arrays is kept as its values back to back in
+	// pRaw, value k from pOffsets[k] to pOffsets[k+1], instead of in
+	// pBytes. pOffsets is nil for other pages.
 	pRaw     []byte
 	pOffsets []uint32
 	pIndex   []int32 // dictionary indexes of the page's byte arrays, when indexed

@@ -53,9 +53,9 @@ type measurement struct {
 	PeakRSS int64 // bytes
 	Load    load
 	Err     error
-	// Runs holds the call CPU time (see callCPU) of every run of a
-	// measurement taken as the best of several (see measureBest); it is nil
-	// for a single run.
+	// Runs holds the call CPU time (see callCPU) of every run when the
+	// measurement is the best of several (see measureBest). It is nil for a
+	// single run.
 	Runs []time.Duration
 }
 
@@ -82,10 +82,9 @@ func perSecond(n int64, d time.Duration) float64 {
 	return float64(n) / d.Seconds()
 }
 
-// oneCoreRuns is how many times the one-core read and scan run; the
-// fastest run counts, as in the reference figures of
-// ../shared/perf-anchors.md (best of three), because other work on a shared
-// machine only ever slows a run down.
+// oneCoreRuns is how many times the one-core read and scan run. The fastest
+// run counts, because other work on a shared machine only ever slows a run
+// down.
 const oneCoreRuns = 3
 
 // measureBest runs spec runs times and returns the run with the least call
