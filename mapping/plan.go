@@ -278,7 +278,7 @@ func newAttribute(c column, name string) attribute {
 	case fmtTimestamp, fmtInt96:
 		a.badRange = fmt.Sprintf("timestamp in column %q is outside the years 0000 to 9999", c.name)
 	case fmtTime:
-		a.badRange = fmt.Sprintf("time of day in column %q is outside 00:00:00 to 24:00:00", c.name)
+		a.badRange = fmt.Sprintf("time of day in column %q is outside 00:00:00 to 23:59:59.999999999", c.name)
 	case fmtDecimalBytes:
 		a.badRange = fmt.Sprintf("empty decimal value in column %q", c.name)
 	}

@@ -106,8 +106,8 @@ var typeMappingTests = []struct {
 		[]string{"9999999999999.99", `"99999999999999.99"`, `"9999999999999999.99"`,
 			`"-9999999999999999.99"`}},
 	{"INT64 DECIMAL(18,0)", opt(parquet.Decimal(0, 18, parquet.Int64Type)),
-		[]parquet.Value{i64(42), i64(123456789012345678)},
-		[]string{"42", `"123456789012345678"`}},
+		[]parquet.Value{i64(42), i64(123456789012345678), i64(1000000000000000), i64(9007199254740993)},
+		[]string{"42", `"123456789012345678"`, "1000000000000000", `"9007199254740993"`}},
 	{"FIXED_LEN_BYTE_ARRAY(16) DECIMAL(38,10)", opt(parquet.Decimal(10, 38, parquet.FixedLenByteArrayType(16))),
 		[]parquet.Value{fixed(be(15, 16)...), fixed(be(-15, 16)...),
 			fixed(0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
@@ -204,7 +204,7 @@ func invalidReason(typeName string) string {
 	case strings.Contains(typeName, "DATE"):
 		return `date in column "v" is outside the years 0000 to 9999`
 	case strings.Contains(typeName, "TIME"):
-		return `time of day in column "v" is outside 00:00:00 to 24:00:00`
+		return `time of day in column "v" is outside 00:00:00 to 23:59:59.999999999`
 	}
 	return `invalid UTF-8 in column "v"`
 }

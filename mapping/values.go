@@ -18,6 +18,9 @@ import (
 // such as JavaScript, read them exactly. Larger ones are sent as strings.
 const maxExactInt = 1 << 53
 
+// maxExactIntText is maxExactInt in decimal digits.
+const maxExactIntText = "9007199254740992"
+
 // maxNumberDigits is the largest count of digits of a decimal's unscaled
 // value that is sent as a JSON number: any decimal text of at most 15
 // significant digits survives a round trip through a double.
@@ -197,9 +200,15 @@ func appendDecimalInt(dst []byte, unscaled int64, scale int) []byte {
 // appendDecimalDigits appends a decimal given as the digits of its unscaled
 // absolute value: a JSON number with exactly scale fraction digits when the
 // digits are few enough to survive a double, else a JSON string of the same
-// text.
+// text. With scale 0 the decimal is an integer and follows the integer rule
+// (a number up to 2^53), so that an INT64 column and a DECIMAL(38,0) column
+// give the same text for the same value.
 func appendDecimalDigits(dst []byte, neg bool, digits []byte, scale int) []byte {
 	quote := len(digits) > maxNumberDigits
+	if scale == 0 {
+		quote = len(digits) > len(maxExactIntText) ||
+			len(digits) == len(maxExactIntText) && string(digits) > maxExactIntText
+	}
 	if quote {
 		dst = append(dst, '"')
 	}

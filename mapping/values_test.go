@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -268,6 +269,30 @@ func TestPaddedWord(t *testing.T) {
 		copy(want, s)
 		if got := paddedWord(s); got != binary.LittleEndian.Uint64(want) {
 			t.Errorf("paddedWord(%q) = %#x, want the bytes %q", s, got, want)
+		}
+	}
+}
+
+// TestDecimalScaleZeroMatchesInteger checks that a DECIMAL with scale 0, on
+// INT64 or as big-endian bytes, gives the same text as an INT64 column for
+// the same value, around 10^15 and 2^53 where the two rules for numbers
+// differ.
+func TestDecimalScaleZeroMatchesInteger(t *testing.T) {
+	for _, v := range []int64{0, 42, -42, 999999999999999, 1000000000000000, -1000000000000000,
+		9007199254740991, 9007199254740992, 9007199254740993, -9007199254740992, -9007199254740993,
+		math.MaxInt64, math.MinInt64} {
+		want := string(appendInt(nil, v))
+		if got := string(appendDecimalInt(nil, v, 0)); got != want {
+			t.Errorf("INT64 DECIMAL(18,0) %d = %s, INT64 gives %s", v, got, want)
+		}
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], uint64(v))
+		digits, neg, ok := decimalBytes(b[:], nil, new(big.Int))
+		if !ok {
+			t.Fatalf("decimalBytes(%x) failed", b)
+		}
+		if got := string(appendDecimalDigits(nil, neg, digits, 0)); got != want {
+			t.Errorf("BYTE_ARRAY DECIMAL(38,0) %d = %s, INT64 gives %s", v, got, want)
 		}
 	}
 }
