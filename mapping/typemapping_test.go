@@ -219,6 +219,8 @@ func TestFloat16Text(t *testing.T) {
 		{0x3555, "0.3333"},
 		{0x3e00, "1.5"},
 		{0x7bff, "65500"},
+		{0x2400, "0.01563"}, // 0.015625, a power of two: the shortest text is below it
+		{0xa400, "-0.01563"},
 		{0x0001, "6e-8"},
 		{0x0400, "0.00006104"},
 		{0x8000, "0"},

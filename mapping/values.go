@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/bits"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -135,8 +136,15 @@ func appendFloat16(dst []byte, f float64) ([]byte, bool) {
 	even := m&1 == 0
 	var c float64
 	for p := 1; p <= 17; p++ {
-		c, _ = strconv.ParseFloat(strconv.FormatFloat(a, 'e', p-1, 64), 64)
+		text := strconv.FormatFloat(a, 'e', p-1, 64)
+		c, _ = strconv.ParseFloat(text, 64)
 		if roundsToHalf(c, a, below, above, even) {
+			break
+		}
+		// The p-digit decimal on a's other side can still round to a: at
+		// a power of two the interval below a is half as wide as above.
+		if other, ok := nextDecimal(text, c < a); ok && roundsToHalf(other, a, below, above, even) {
+			c = other
 			break
 		}
 	}
@@ -144,6 +152,29 @@ func appendFloat16(dst []byte, f float64) ([]byte, bool) {
 		c = -c
 	}
 	return appendFloat(dst, c, 64)
+}
+
+// nextDecimal returns the decimal one unit in the last digit above (up) or
+// below the positive number that strconv wrote in exponent form as text,
+// with the same number of digits. ok is false when that decimal is zero.
+func nextDecimal(text string, up bool) (float64, bool) {
+	mantissa, exponent, _ := strings.Cut(text, "e")
+	whole, fraction, _ := strings.Cut(mantissa, ".")
+	digits, err := strconv.ParseInt(whole+fraction, 10, 64)
+	exp, expErr := strconv.Atoi(exponent)
+	if err != nil || expErr != nil {
+		return 0, false
+	}
+	if up {
+		digits++
+	} else {
+		digits--
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(strconv.FormatInt(digits, 10)+"e"+strconv.Itoa(exp-len(fraction)), 64)
+	return v, err == nil
 }
 
 // float16Bits returns the bits of f, which must be a finite value that a

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sprigsync/sprigsync/snapshot"
 )
 
 // TestAppendStringRoundTrip checks on random strings that appendString
@@ -293,6 +295,83 @@ func TestDecimalScaleZeroMatchesInteger(t *testing.T) {
 		}
 		if got := string(appendDecimalDigits(nil, neg, digits, 0)); got != want {
 			t.Errorf("BYTE_ARRAY DECIMAL(38,0) %d = %s, INT64 gives %s", v, got, want)
+		}
+	}
+}
+
+// TestFloat16Shortest checks every finite half against the shortest decimal
+// found with exact rational arithmetic: the fewest significant digits that
+// round back to the half (ties to even), and of those the closest.
+func TestFloat16Shortest(t *testing.T) {
+	half := func(m uint16) *big.Rat { return new(big.Rat).SetFloat64(snapshot.Float16(m)) }
+	for m := uint16(1); m < 0x7c00; m++ {
+		a := half(m)
+		var low, high *big.Rat // the ends of the interval that rounds to a
+		if m == 1 {
+			low = new(big.Rat).Quo(a, big.NewRat(2, 1))
+		} else {
+			low = new(big.Rat).Quo(new(big.Rat).Add(a, half(m-1)), big.NewRat(2, 1))
+		}
+		next := big.NewRat(65536, 1) // where the largest half rounds to infinity
+		if m+1 < 0x7c00 {
+			next = half(m + 1)
+		}
+		high = new(big.Rat).Quo(new(big.Rat).Add(a, next), big.NewRat(2, 1))
+		inside := func(c *big.Rat) bool {
+			lo, hi := c.Cmp(low), c.Cmp(high)
+			if m%2 == 0 {
+				return lo >= 0 && hi <= 0
+			}
+			return lo > 0 && hi < 0
+		}
+
+		want := shortestRat(a, inside)
+		got, ok := appendFloat16(nil, snapshot.Float16(m))
+		gotRat, parsed := new(big.Rat).SetString(string(got))
+		if !ok || !parsed || gotRat.Cmp(want) != 0 {
+			t.Fatalf("FLOAT16 %#04x (%v): got %s, want %s", m, snapshot.Float16(m), got,
+				want.FloatString(12))
+		}
+	}
+}
+
+// shortestRat returns the decimal with the fewest significant digits for
+// which inside is true, and of those the closest to a, on a tie the one with
+// an even last digit. At each length it is a rounded down or up to that many
+// digits.
+func shortestRat(a *big.Rat, inside func(*big.Rat) bool) *big.Rat {
+	f, _ := a.Float64()
+	exp := int(math.Floor(math.Log10(f))) // a is about 10^exp
+	distance := func(c *big.Rat) *big.Rat { return new(big.Rat).Abs(new(big.Rat).Sub(c, a)) }
+	for digits := 1; ; digits++ {
+		shift := digits - 1 - exp // a·10^shift has digits digits before the point
+		pow := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(max(shift, -shift))), nil)
+		scale := new(big.Rat).SetInt(pow)
+		if shift < 0 {
+			scale.Inv(scale)
+		}
+		scaled := new(big.Rat).Mul(a, scale)
+		down := new(big.Int).Quo(scaled.Num(), scaled.Denom())
+		up := new(big.Int).Add(down, big.NewInt(1))
+
+		var best *big.Rat
+		for _, n := range []*big.Int{down, up} {
+			c := new(big.Rat).Quo(new(big.Rat).SetInt(n), scale)
+			if n.Sign() == 0 || !inside(c) {
+				continue
+			}
+			if best == nil {
+				best = c
+				continue
+			}
+			// The closer one, or on a tie the one with an even last digit,
+			// as strconv rounds.
+			if d := distance(c).Cmp(distance(best)); d < 0 || d == 0 && n.Bit(0) == 0 {
+				best = c
+			}
+		}
+		if best != nil {
+			return best
 		}
 	}
 }
