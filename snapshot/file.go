@@ -74,6 +74,12 @@ const readBufferSize = 256 << 10
 // the file. Errors are [*FileError] values naming the file and the problem.
 // The caller must Close the file.
 func Open(path string) (*File, error) {
+	// Opening a named pipe blocks until something writes to it, so only a
+	// regular file or a directory (rejected below) is opened.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		return nil, &FileError{Path: path, Reason: fmt.Sprintf("it is %s, not a regular file;"+
+			" the snapshot must be Parquet files", fileKind(st.Mode()))}
+	}
 	osFile, err := os.Open(path)
 	if err != nil {
 		return nil, &FileError{Path: path, Reason: "opening failed", Err: err}
@@ -84,6 +90,19 @@ func Open(path string) (*File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// fileKind names the kind of a file that is not regular, for messages.
+func fileKind(mode os.FileMode) string {
+	switch {
+	case mode&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case mode&os.ModeSocket != 0:
+		return "a socket"
+	case mode&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file (" + mode.Type().String() + ")"
 }
 
 func open(path string, osFile *os.File) (f *File, err error) {

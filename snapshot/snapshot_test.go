@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -598,5 +599,28 @@ func TestDictionaryIndex(t *testing.T) {
 		if (indexed > 0) != tt.indexed {
 			t.Errorf("%s: %d values from the dictionary, want indexed = %v", tt.file, indexed, tt.indexed)
 		}
+	}
+}
+
+// TestOpenNamedPipe checks that a FIFO is rejected at once: opening it for
+// reading would block until something writes to it.
+func TestOpenNamedPipe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.parquet")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skipf("cannot make a FIFO here: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Open(path)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		want := "is a named pipe (FIFO), not a regular file"
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("Open(FIFO) = %v, want an error naming %q and containing %q", err, path, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Open(FIFO) still blocked after 10 s")
 	}
 }
