@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"math/bits"
 	"strconv"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -74,47 +73,44 @@ func appendFloat(dst []byte, f float64, bitSize int) ([]byte, bool) {
 		}
 		return dst, true
 	}
+	var digits uint64
+	var exp int
+	ok := false
 	if bitSize == 64 {
-		if digits, exp, ok := shortestDecimal(abs); ok {
-			if f < 0 {
-				dst = append(dst, '-')
-			}
-			return appendPlainDecimal(dst, digits, exp), true
-		}
+		digits, exp, ok = shortestDecimal(abs)
 	}
-	// strconv's exponent form costs less than its plain form for the same
-	// shortest digits, so the digits are laid out here.
-	var buf [32]byte
-	return appendPlainDigits(dst, strconv.AppendFloat(buf[:0], f, 'e', -1, bitSize)), true
+	if !ok {
+		// strconv's exponent form costs less than its plain form for the
+		// same shortest digits.
+		var buf [32]byte
+		digits, exp = exponentForm(strconv.AppendFloat(buf[:0], abs, 'e', -1, bitSize))
+	}
+	if f < 0 {
+		dst = append(dst, '-')
+	}
+	return appendPlainDecimal(dst, digits, exp), true
 }
 
-// appendPlainDigits appends the number that strconv wrote in exponent form
-// as e, "[-]d[.ddd]e±XX" with an exponent from -6 to 20, in plain form.
-func appendPlainDigits(dst []byte, e []byte) []byte {
-	n := len(e)
-	exp := int(e[n-2]-'0')*10 + int(e[n-1]-'0')
-	if e[n-3] == '-' {
+// exponentForm returns the digits of a positive number that strconv wrote in
+// exponent form, "d[.ddd]e±X...", and the power of ten of the last digit. The
+// number has at most 19 significant digits.
+func exponentForm(text []byte) (digits uint64, exp int) {
+	e := bytes.IndexByte(text, 'e')
+	fractionDigits := 0
+	for i, c := range text[:e] {
+		if c == '.' {
+			fractionDigits = e - i - 1
+			continue
+		}
+		digits = digits*10 + uint64(c-'0')
+	}
+	for _, c := range text[e+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if text[e+1] == '-' {
 		exp = -exp
 	}
-	m := e[:n-4]
-	if m[0] == '-' {
-		dst = append(dst, '-')
-		m = m[1:]
-	}
-	first, rest := m[0], m[min(2, len(m)):] // the digits around the point
-	if exp < 0 {
-		dst = append(dst, "0.00000"[:1-exp]...)
-		dst = append(dst, first)
-		return append(dst, rest...)
-	}
-	dst = append(dst, first)
-	if exp >= len(rest) {
-		dst = append(dst, rest...)
-		return append(dst, "00000000000000000000"[:exp-len(rest)]...)
-	}
-	dst = append(dst, rest[:exp]...)
-	dst = append(dst, '.')
-	return append(dst, rest[exp:]...)
+	return digits, exp - fractionDigits
 }
 
 // appendFloat16 appends a FLOAT16 value, widened exactly to f, in the
@@ -158,13 +154,7 @@ func appendFloat16(dst []byte, f float64) ([]byte, bool) {
 // below the positive number that strconv wrote in exponent form as text,
 // with the same number of digits. ok is false when that decimal is zero.
 func nextDecimal(text string, up bool) (float64, bool) {
-	mantissa, exponent, _ := strings.Cut(text, "e")
-	whole, fraction, _ := strings.Cut(mantissa, ".")
-	digits, err := strconv.ParseInt(whole+fraction, 10, 64)
-	exp, expErr := strconv.Atoi(exponent)
-	if err != nil || expErr != nil {
-		return 0, false
-	}
+	digits, exp := exponentForm([]byte(text))
 	if up {
 		digits++
 	} else {
@@ -173,7 +163,7 @@ func nextDecimal(text string, up bool) (float64, bool) {
 	if digits == 0 {
 		return 0, false
 	}
-	v, err := strconv.ParseFloat(strconv.FormatInt(digits, 10)+"e"+strconv.Itoa(exp-len(fraction)), 64)
+	v, err := strconv.ParseFloat(strconv.FormatUint(digits, 10)+"e"+strconv.Itoa(exp), 64)
 	return v, err == nil
 }
 
