@@ -89,29 +89,31 @@ func shortestDecimal(v float64) (digits uint64, exp int, ok bool) {
 	vbl := roundOdd(g[0], g[1], cbl<<h)
 	vbr := roundOdd(g[0], g[1], cbr<<h)
 
+	// alone returns whichever of the candidates low and high, one step
+	// apart, lies in the rounding interval when the other does not.
+	alone := func(low, high uint64) (uint64, bool) {
+		lowIn := vbl+odd <= low<<2
+		highIn := high<<2+odd <= vbr
+		if lowIn == highIn {
+			return 0, false
+		}
+		if lowIn {
+			return low, true
+		}
+		return high, true
+	}
+
 	s := vb >> 2 // v · 10^-k, rounded down
 	if s >= 100 {
 		// One digit fewer: the multiples of ten around s.
 		tenth, _ := bits.Mul64(s, 115292150460684698<<4) // s / 10
-		sp10 := 10 * tenth
-		tp10 := sp10 + 10
-		lowIn := vbl+odd <= sp10<<2
-		highIn := tp10<<2+odd <= vbr
-		if lowIn != highIn {
-			if lowIn {
-				return sp10, k, true
-			}
-			return tp10, k, true
+		if d, ok := alone(10*tenth, 10*tenth+10); ok {
+			return d, k, true
 		}
 	}
 	t := s + 1
-	lowIn := vbl+odd <= s<<2
-	highIn := t<<2+odd <= vbr
-	if lowIn != highIn {
-		if lowIn {
-			return s, k, true
-		}
-		return t, k, true
+	if d, ok := alone(s, t); ok {
+		return d, k, true
 	}
 	// Both candidates are in the interval, so the closer one wins, and the
 	// even one on a tie.
