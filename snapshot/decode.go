@@ -23,10 +23,10 @@ type cursor struct {
 	// current is the page whose values are being delivered. Byte arrays
 	// point into the memory of their page, which parquet-go reuses once the
 	// page is released. So a page is kept until the values it delivered
-	// have been used. held lists the earlier pages that the current batch
+	// have been used. retained lists the earlier pages that the current batch
 	// may point into, and fill releases them when it fills the next batch.
-	current parquet.Page
-	held    []parquet.Page
+	current  parquet.Page
+	retained []parquet.Page
 
 	// The current page.
 	rows int    // rows in the page
@@ -94,7 +94,7 @@ func (c *cursor) finish() (err error) {
 
 // close releases the pages and closes the chunk's page reader.
 func (c *cursor) close() {
-	c.releaseHeld()
+	c.releaseRetained()
 	if c.current != nil {
 		parquet.Release(c.current)
 		c.current = nil
@@ -105,20 +105,20 @@ func (c *cursor) close() {
 	}
 }
 
-// releaseHeld releases the pages that only earlier batches pointed into.
-func (c *cursor) releaseHeld() {
-	for i, p := range c.held {
+// releaseRetained releases the pages that only earlier batches pointed into.
+func (c *cursor) releaseRetained() {
+	for i, p := range c.retained {
 		parquet.Release(p)
-		c.held[i] = nil
+		c.retained[i] = nil
 	}
-	c.held = c.held[:0]
+	c.retained = c.retained[:0]
 }
 
 // fill sets the first n rows of v from the chunk. The values of the
 // previous fill must no longer be in use.
 func (c *cursor) fill(v *Values, n int) (err error) {
 	defer recoverPanic(&err)
-	c.releaseHeld()
+	c.releaseRetained()
 	from := 0
 	for from < n {
 		if c.pos == c.rows {
@@ -247,7 +247,7 @@ func (c *cursor) loadPage() error {
 	// The previous page's values have all been delivered, but the batch
 	// being filled may still point into it.
 	if c.current != nil {
-		c.held = append(c.held, c.current)
+		c.retained = append(c.retained, c.current)
 		c.current = nil
 	}
 	page, err := c.pages.ReadPage()

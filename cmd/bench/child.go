@@ -71,6 +71,7 @@ func runChild(args []string) int {
 		fmt.Fprintf(os.Stderr, "bench child: expected one JSON argument, got %d\n", len(args))
 		return 2
 	}
+
 	var spec childSpec
 	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
 		fmt.Fprintf(os.Stderr, "bench child: invalid spec %q: %v\n", args[0], err)
@@ -84,6 +85,7 @@ func runChild(args []string) int {
 		}
 		defer stop()
 	}
+
 	cpu0, err := ownCPU()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench child %s: %v\n", spec.Kind, err)
@@ -99,6 +101,7 @@ func runChild(args []string) int {
 		fmt.Fprintf(os.Stderr, "bench child %s: %v\n", spec.Kind, err)
 		return 1
 	}
+
 	if out.PeakRSS, err = peakRSS(os.Getpid()); err != nil {
 		fmt.Fprintf(os.Stderr, "bench child %s: %v\n", spec.Kind, err)
 		return 1
