@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/big"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/sprigsync/sprigsync/snapshot"
@@ -104,11 +103,11 @@ func (e *encoder) userIDs(v *snapshot.Values, n int) string {
 		case v.Null[i]:
 			e.idReason[i] = e.reasonNullID
 		case e.plan.id.format == fmtInt:
-			e.ids = strconv.AppendInt(e.ids, v.Int[i], 10)
+			e.ids = appendSigned(e.ids, v.Int[i])
 		case e.plan.id.format == fmtUint:
-			e.ids = strconv.AppendUint(e.ids, uint64(v.Int[i]), 10)
+			e.ids = appendDigits(e.ids, uint64(v.Int[i]))
 		case e.plan.id.format == fmtDecimalInt:
-			e.ids = strconv.AppendInt(e.ids, v.Int[i], 10)
+			e.ids = appendSigned(e.ids, v.Int[i])
 		case e.plan.id.format == fmtDecimalBytes:
 			digits, neg, ok := decimalBytes(v.Bytes[i], e.scratch, &e.big)
 			e.scratch = digits

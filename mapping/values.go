@@ -28,20 +28,30 @@ const maxNumberDigits = 15
 
 func appendInt(dst []byte, v int64) []byte {
 	if v >= -maxExactInt && v <= maxExactInt {
-		return strconv.AppendInt(dst, v, 10)
+		return appendSigned(dst, v)
 	}
 	dst = append(dst, '"')
-	dst = strconv.AppendInt(dst, v, 10)
+	dst = appendSigned(dst, v)
 	return append(dst, '"')
 }
 
 func appendUint(dst []byte, v uint64) []byte {
 	if v <= maxExactInt {
-		return strconv.AppendUint(dst, v, 10)
+		return appendDigits(dst, v)
 	}
 	dst = append(dst, '"')
-	dst = strconv.AppendUint(dst, v, 10)
+	dst = appendDigits(dst, v)
 	return append(dst, '"')
+}
+
+// appendSigned appends v in decimal, as strconv.AppendInt does.
+func appendSigned(dst []byte, v int64) []byte {
+	abs := uint64(v)
+	if v < 0 {
+		dst = append(dst, '-')
+		abs = -abs
+	}
+	return appendDigits(dst, abs)
 }
 
 // appendFloat appends f as a JSON number in the shortest text that parses
@@ -209,7 +219,7 @@ func appendDecimalInt(dst []byte, unscaled int64, scale int) []byte {
 		if neg {
 			dst = append(dst, '-')
 		}
-		dst = strconv.AppendUint(dst, abs/100, 10)
+		dst = appendDigits(dst, abs/100)
 		cents := abs % 100
 		return append(dst, '.', digitPairs[2*cents], digitPairs[2*cents+1])
 	}
@@ -669,9 +679,15 @@ func appendDate(dst []byte, days int64, dates *dateTexts) ([]byte, bool) {
 	if days < minDay || days > maxDay {
 		return dst, false
 	}
-	dst = append(dst, '"')
-	dst = append(dst, dates.of(days)[:]...)
-	return append(dst, '"'), true
+	dst = roomFor(dst, 12)
+	k := len(dst)
+	b := dst[k : k+12]
+	date := dates.of(days)
+	b[0] = '"'
+	binary.LittleEndian.PutUint64(b[1:], binary.LittleEndian.Uint64(date[:]))
+	binary.LittleEndian.PutUint16(b[9:], binary.LittleEndian.Uint16(date[8:]))
+	b[11] = '"'
+	return dst[:k+12], true
 }
 
 // putClock writes "HH:MM:SS" for a second of the day.
@@ -732,16 +748,20 @@ func appendTimestamp(dst []byte, secs, frac int64, digits int, dates *dateTexts)
 	if days < minDay || days > maxDay {
 		return dst, false
 	}
-	// "YYYY-MM-DDTHH:MM:SS.fffffffffZ", quoted: 32 bytes at most, built
-	// here and appended at once.
-	var b [32]byte
+	// "YYYY-MM-DDTHH:MM:SS.fffffffffZ", quoted: 32 bytes at most, written
+	// into the spare capacity (see digits.go).
+	dst = roomFor(dst, 32)
+	k := len(dst)
+	b := (*[32]byte)(dst[k : k+32])
 	b[0] = '"'
-	*(*[10]byte)(b[1:11]) = *dates.of(days)
+	date := dates.of(days)
+	binary.LittleEndian.PutUint64(b[1:], binary.LittleEndian.Uint64(date[:]))
+	binary.LittleEndian.PutUint16(b[9:], binary.LittleEndian.Uint16(date[8:]))
 	b[11] = 'T'
 	putClock((*[8]byte)(b[12:20]), sod)
 	n := 20 + putFraction((*[10]byte)(b[20:30]), frac, digits)
 	b[n], b[n+1] = 'Z', '"'
-	return append(dst, b[:n+2]...), true
+	return dst[:k+n+2], true
 }
 
 // unitsPerSecond is the number of a time unit's ticks in a second, indexed
