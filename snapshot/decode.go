@@ -8,6 +8,8 @@ import (
 	"math"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/bitpacked"
+	"github.com/parquet-go/parquet-go/encoding/rle"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -18,15 +20,17 @@ import (
 type cursor struct {
 	col   *Column
 	path  string
-	pages parquet.Pages
-	page  int // index of the current data page in the chunk
-	// current is the page whose values are being delivered. Byte arrays
-	// point into the memory of their page, which parquet-go reuses once the
-	// page is released. So a page is kept until the values it delivered
-	// have been used. retained lists the earlier pages that the current batch
-	// may point into, and fill releases them when it fills the next batch.
-	current  parquet.Page
-	retained []parquet.Page
+	pages *chunkPages // reused from chunk to chunk, with its buffers
+	open  bool        // pages is on a chunk
+	page  int         // index of the current data page in the chunk
+	// current is the buffer of the page whose values are being delivered.
+	// Byte arrays point into the buffer of their page, which is reused for
+	// a later page once released. So a page's buffer is kept until the
+	// values it delivered have been used: retained lists the buffers of
+	// earlier pages that the current batch may point into, and fill
+	// releases them when it fills the next batch.
+	current  []byte
+	retained [][]byte
 
 	// The current page.
 	rows int    // rows in the page
@@ -38,16 +42,20 @@ type cursor struct {
 	pFloat []float64
 	pBool  []bool
 	pBytes [][]byte
-	// A page of plain byte arrays is kept as its values back to back in
-	// pRaw, value k from pOffsets[k] to pOffsets[k+1], instead of in
-	// pBytes. pOffsets is nil for other pages.
-	pRaw     []byte
-	pOffsets []uint32
-	pIndex   []int32 // dictionary indexes of the page's byte arrays, when indexed
-	indexed  bool    // the page is dictionary-encoded
+	// A page of plain byte arrays is kept as the page's bytes in pRaw, with
+	// value k from pStarts[k] to pStarts[k+1]-4 (each value is preceded by
+	// its 4-byte length), instead of in pBytes. pStarts is nil for other
+	// pages.
+	pRaw    []byte
+	pStarts []uint32
+	pIndex  []int32 // dictionary indexes of the page's byte arrays, when indexed
+	indexed bool    // the page is dictionary-encoded
+
+	levels []byte   // buffer for the definition levels of a page
+	starts []uint32 // buffer for pStarts
 
 	// The dictionary of the current chunk, converted once.
-	dict      parquet.Dictionary
+	hasDict   bool
 	dictInt   []int64
 	dictFloat []float64
 	dictBool  []bool
@@ -55,13 +63,18 @@ type cursor struct {
 	dictID    uint64 // counts the dictionaries loaded, for Values.DictID
 }
 
-func (c *cursor) start(pages parquet.Pages) {
+// start points the cursor at the column chunk m of the file r.
+func (c *cursor) start(r io.ReaderAt, m *format.ColumnMetaData) {
 	c.close()
-	c.pages = pages
+	if c.pages == nil {
+		c.pages = new(chunkPages)
+	}
+	c.pages.reset(r, m)
+	c.open = true
 	c.page = 0
 	c.rows, c.pos, c.vpos = 0, 0, 0
 	c.defs = nil
-	c.dict = nil
+	c.hasDict = false
 }
 
 func (c *cursor) fail(rowGroup int, err error) error {
@@ -92,23 +105,21 @@ func (c *cursor) finish() (err error) {
 	return errMoreValues
 }
 
-// close releases the pages and closes the chunk's page reader.
+// close releases the page buffers and leaves the chunk.
 func (c *cursor) close() {
+	if c.pages == nil {
+		return
+	}
 	c.releaseRetained()
-	if c.current != nil {
-		parquet.Release(c.current)
-		c.current = nil
-	}
-	if c.pages != nil {
-		c.pages.Close()
-		c.pages = nil
-	}
+	c.pages.release(c.current)
+	c.current = nil
+	c.open = false
 }
 
 // releaseRetained releases the pages that only earlier batches pointed into.
 func (c *cursor) releaseRetained() {
-	for i, p := range c.retained {
-		parquet.Release(p)
+	for i, buf := range c.retained {
+		c.pages.release(buf)
 		c.retained[i] = nil
 	}
 	c.retained = c.retained[:0]
@@ -151,8 +162,8 @@ func (c *cursor) fill(v *Values, n int) (err error) {
 				break
 			}
 			fillMinusOne(v.Index[from : from+k])
-			if c.pOffsets != nil {
-				c.vpos = spreadOffsets(dst, null, defs, c.pRaw, c.pOffsets, c.vpos)
+			if c.pStarts != nil {
+				c.vpos = spreadPlain(dst, null, defs, c.pRaw, c.pStarts, c.vpos)
 			} else {
 				c.vpos = spread(dst, null, defs, c.pBytes, c.vpos)
 			}
@@ -209,12 +220,12 @@ func spreadDictionary(dst [][]byte, index []int32, null []bool, defs []byte, ind
 	return next
 }
 
-// spreadOffsets is spread for byte arrays held as values back to back in
-// raw, value k from offsets[k] to offsets[k+1].
-func spreadOffsets(dst [][]byte, null []bool, defs []byte, raw []byte, offsets []uint32, next int) int {
+// spreadPlain is spread for plain byte arrays held as the page's bytes in
+// raw, value k from starts[k] to starts[k+1]-4.
+func spreadPlain(dst [][]byte, null []bool, defs []byte, raw []byte, starts []uint32, next int) int {
 	if defs == nil {
 		for j := range dst {
-			i, k := offsets[next+j], offsets[next+j+1]
+			i, k := starts[next+j], starts[next+j+1]-4
 			dst[j] = raw[i:k:k]
 		}
 		clear(null)
@@ -222,7 +233,7 @@ func spreadOffsets(dst [][]byte, null []bool, defs []byte, raw []byte, offsets [
 	}
 	for j, d := range defs {
 		if d != 0 {
-			i, k := offsets[next], offsets[next+1]
+			i, k := starts[next], starts[next+1]-4
 			dst[j], null[j] = raw[i:k:k], false
 			next++
 		} else {
@@ -238,10 +249,11 @@ func fillMinusOne(s []int32) {
 	}
 }
 
-// loadPage reads the next data page and converts its values. It returns an
-// error wrapping io.EOF at the end of the chunk.
+// loadPage reads the next data page and converts its values, loading the
+// dictionary first when the chunk has one. It returns an error wrapping
+// io.EOF at the end of the chunk.
 func (c *cursor) loadPage() error {
-	if c.pages == nil {
+	if !c.open {
 		return io.EOF
 	}
 	// The previous page's values have all been delivered, but the batch
@@ -250,27 +262,57 @@ func (c *cursor) loadPage() error {
 		c.retained = append(c.retained, c.current)
 		c.current = nil
 	}
-	page, err := c.pages.ReadPage()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return io.EOF
+	for {
+		p, err := c.pages.next()
+		if err != nil {
+			return err
 		}
-		return err
+		if p.header.Type == format.DictionaryPage {
+			err := c.loadDictionary(p)
+			c.pages.release(p.buf)
+			if err != nil {
+				return fmt.Errorf("dictionary: %w", err)
+			}
+			continue
+		}
+		c.page++
+		c.current = p.buf
+		return c.loadDataPage(p)
 	}
-	c.page++
-	c.current = page
+}
 
-	if len(page.RepetitionLevels()) > 0 {
-		return errors.New("the page has repetition levels, which a top-level column cannot have")
-	}
-	nonNull := int(page.NumValues())
+// loadDataPage decodes the levels and values of a data page.
+func (c *cursor) loadDataPage(p page) error {
+	var rows int
+	var enc format.Encoding
+	data := p.data
 	c.defs = nil
-	if c.col.Optional {
-		c.defs = page.DefinitionLevels()
-		if len(c.defs) != int(page.NumValues()) {
-			return fmt.Errorf("the page has %d definition levels for %d values",
-				len(c.defs), page.NumValues())
+	if h := p.header; h.Type == format.DataPageV2 {
+		v := &h.DataPageHeaderV2.V
+		rows, enc = int(v.NumValues), v.Encoding
+		// Repetition levels of a top-level column are all 0; some writers
+		// store them anyway, and they are skipped.
+		defs := p.levels[v.RepetitionLevelsByteLength:]
+		if c.col.Optional {
+			levels, err := decodeLevels(c.levels, format.RLE, defs, rows)
+			if err != nil {
+				return err
+			}
+			c.levels, c.defs = levels, levels
 		}
+	} else {
+		v := &h.DataPageHeader.V
+		rows, enc = int(v.NumValues), v.Encoding
+		if c.col.Optional {
+			var err error
+			if data, err = c.levelsV1(v.DefinitionLevelEncoding, data, rows); err != nil {
+				return err
+			}
+		}
+	}
+
+	nonNull := rows
+	if c.defs != nil {
 		nonNull = 0
 		for _, d := range c.defs {
 			if d > 1 {
@@ -279,36 +321,210 @@ func (c *cursor) loadPage() error {
 			nonNull += int(d)
 		}
 	}
-	c.rows = int(page.NumValues())
+	c.rows = rows
 	c.pos, c.vpos = 0, 0
+	c.indexed = false
+	c.pRaw, c.pStarts = nil, nil
 
-	if dict := page.Dictionary(); dict != nil {
-		if dict != c.dict {
-			if err := c.loadDictionary(dict); err != nil {
-				return fmt.Errorf("dictionary: %w", err)
+	switch enc {
+	case format.PlainDictionary, format.RLEDictionary:
+		if !c.hasDict {
+			return errors.New("the page is dictionary-encoded but the column chunk has no dictionary page")
+		}
+		indexes := c.pIndex[:0]
+		if len(data) > 0 {
+			var err error
+			if indexes, err = parquet.RLEDictionary.DecodeInt32(indexes, data); err != nil {
+				return fmt.Errorf("decoding the dictionary indexes failed: %w", err)
 			}
 		}
-		data := page.Data()
-		return c.lookup(data.Int32(), nonNull)
+		c.pIndex = indexes
+		if len(indexes) < nonNull {
+			return fmt.Errorf("the page has %d dictionary indexes for %d non-null values", len(indexes), nonNull)
+		}
+		return c.lookup(indexes[:nonNull], nonNull)
+	case format.Plain:
+		if c.col.Physical == format.ByteArray {
+			return c.plainByteArrays(data, nonNull)
+		}
+		return c.convert(data, nonNull, false)
 	}
-	data := page.Data()
-	raw, offsets := data.Data()
-	c.indexed = false
-	c.pRaw, c.pOffsets = nil, nil
-	return c.convert(raw, offsets, nonNull, false)
+	return c.decodeOther(enc, data, nonNull)
 }
 
-// loadDictionary converts a chunk's dictionary into the dict* slices,
-// copying byte arrays so they stay valid for the whole chunk.
-func (c *cursor) loadDictionary(dict parquet.Dictionary) error {
-	data := dict.Page().Data()
-	raw, offsets := data.Data()
-	if err := c.convert(raw, offsets, dict.Len(), true); err != nil {
+// levelsV1 decodes the definition levels at the start of a data page v1
+// into c.defs and returns the rest of the page.
+func (c *cursor) levelsV1(enc format.Encoding, data []byte, rows int) ([]byte, error) {
+	var src []byte
+	switch enc {
+	case format.RLE:
+		// RLE levels are preceded by their length in bytes.
+		if len(data) < 4 {
+			return nil, errors.New("the page ends inside the length of its definition levels")
+		}
+		n := binary.LittleEndian.Uint32(data)
+		if uint64(n) > uint64(len(data)-4) {
+			return nil, fmt.Errorf("the definition levels (%d bytes) run past the end of the page", n)
+		}
+		src, data = data[4:4+n], data[4+n:]
+	case format.BitPacked:
+		// The deprecated BIT_PACKED levels have no length: one bit a row.
+		n := (rows + 7) / 8
+		if n > len(data) {
+			return nil, fmt.Errorf("the definition levels (%d bytes) run past the end of the page", n)
+		}
+		src, data = data[:n], data[n:]
+	default:
+		return nil, fmt.Errorf("the definition levels use the encoding %s, which levels cannot use", enc)
+	}
+	levels, err := decodeLevels(c.levels, enc, src, rows)
+	if err != nil {
+		return nil, err
+	}
+	c.levels, c.defs = levels, levels
+	return data, nil
+}
+
+// decodeLevels decodes the rows definition levels of a column whose maximum
+// level is 1 into buf.
+func decodeLevels(buf []byte, enc format.Encoding, src []byte, rows int) ([]byte, error) {
+	var levels []byte
+	var err error
+	if enc == format.BitPacked {
+		levels, err = (&bitpacked.Encoding{BitWidth: 1}).DecodeLevels(buf[:0], src)
+	} else {
+		levels, err = (&rle.Encoding{BitWidth: 1}).DecodeLevels(buf[:0], src)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decoding the definition levels failed: %w", err)
+	}
+	// Bit-packed runs end on a multiple of eight levels.
+	if len(levels) < rows {
+		return nil, fmt.Errorf("the page has %d definition levels for %d rows", len(levels), rows)
+	}
+	return levels[:rows], nil
+}
+
+// plainByteArrays finds the n length-prefixed byte arrays of a plain page
+// and keeps their positions in pStarts, without copying them.
+func (c *cursor) plainByteArrays(data []byte, n int) error {
+	if uint64(len(data)) > math.MaxUint32-4 {
+		return fmt.Errorf("the page has %d bytes, more than a page can hold", len(data))
+	}
+	starts := resize(c.starts, n+1)
+	c.starts = starts
+	end := uint32(len(data))
+	pos := uint32(0)
+	for k := range n {
+		if end-pos < 4 {
+			return fmt.Errorf("byte-array value %d of %d is cut off at the end of the page", k, n)
+		}
+		size := binary.LittleEndian.Uint32(data[pos:])
+		pos += 4
+		starts[k] = pos
+		if size > end-pos {
+			return fmt.Errorf("byte-array value %d has %d bytes, more than the %d left in the page",
+				k, size, end-pos)
+		}
+		pos += size
+	}
+	starts[n] = pos + 4
+	c.pRaw, c.pStarts = data, starts
+	return nil
+}
+
+// decodeOther decodes n values of an encoding other than PLAIN and the
+// dictionary encodings with parquet-go, then converts them like plain
+// values.
+func (c *cursor) decodeOther(enc format.Encoding, data []byte, n int) error {
+	e := parquet.LookupEncoding(enc)
+	var plain []byte
+	var err error
+	switch c.col.Physical {
+	case format.Boolean:
+		plain, err = e.DecodeBoolean(nil, data)
+	case format.Int32:
+		plain, err = recode(e.DecodeInt32, parquet.Plain.EncodeInt32, data)
+	case format.Int64:
+		plain, err = recode(e.DecodeInt64, parquet.Plain.EncodeInt64, data)
+	case format.Float:
+		plain, err = recode(e.DecodeFloat, parquet.Plain.EncodeFloat, data)
+	case format.Double:
+		plain, err = recode(e.DecodeDouble, parquet.Plain.EncodeDouble, data)
+	case format.FixedLenByteArray:
+		plain, err = e.DecodeFixedLenByteArray(nil, data, c.col.Length)
+	case format.ByteArray:
+		var values []byte
+		var offsets []uint32
+		if values, offsets, err = e.DecodeByteArray(nil, data, nil); err == nil {
+			return c.convertByteArray(values, offsets, n)
+		}
+	default:
+		return fmt.Errorf("the page uses the encoding %s, which %s columns cannot use", enc, c.col.Physical)
+	}
+	if err != nil {
+		return fmt.Errorf("decoding the %s values failed: %w", enc, err)
+	}
+	if c.col.Physical == format.Boolean {
+		// Booleans are bit-packed: n values fill at least n/8 bytes.
+		if len(plain)*8 < n {
+			return fmt.Errorf("the page has %d %s booleans for %d values", len(plain)*8, enc, n)
+		}
+	} else if len(plain) > n*width(c.col) {
+		// Some encodings decode whole blocks, past the last value.
+		plain = plain[:n*width(c.col)]
+	}
+	return c.convert(plain, n, false)
+}
+
+// recode decodes data with decode and encodes the values with encode.
+func recode[T any](decode func([]T, []byte) ([]T, error), encode func([]byte, []T) ([]byte, error),
+	data []byte) ([]byte, error) {
+	values, err := decode(nil, data)
+	if err != nil {
+		return nil, err
+	}
+	return encode(nil, values)
+}
+
+// width returns the byte size of one plain value of a fixed-size column.
+func width(col *Column) int {
+	switch col.Physical {
+	case format.Int32, format.Float:
+		return 4
+	case format.Int64, format.Double:
+		return 8
+	case format.Int96:
+		return 12
+	}
+	return col.Length
+}
+
+// loadDictionary converts the dictionary page of a chunk into the dict*
+// slices, copying byte arrays so they stay valid for the whole chunk.
+func (c *cursor) loadDictionary(p page) error {
+	h := &p.header.DictionaryPageHeader.V
+	if h.Encoding != format.Plain && h.Encoding != format.PlainDictionary {
+		return fmt.Errorf("the dictionary uses the encoding %s instead of PLAIN", h.Encoding)
+	}
+	n := int(h.NumValues)
+	if c.col.Physical == format.ByteArray {
+		if err := c.plainByteArrays(p.data, n); err != nil {
+			return err
+		}
+		raw := append([]byte(nil), p.data...)
+		c.pBytes = resize(c.pBytes, n)
+		for k := range n {
+			i, j := c.pStarts[k], c.pStarts[k+1]-4
+			c.pBytes[k] = raw[i:j:j]
+		}
+		c.pRaw, c.pStarts = nil, nil
+	} else if err := c.convert(p.data, n, true); err != nil {
 		return err
 	}
 	c.dictInt, c.dictFloat, c.dictBool, c.dictBytes = c.pInt, c.pFloat, c.pBool, c.pBytes
 	c.pInt, c.pFloat, c.pBool, c.pBytes = nil, nil, nil, nil
-	c.dict = dict
+	c.hasDict = true
 	c.dictID++
 	return nil
 }
@@ -332,7 +548,7 @@ func (c *cursor) lookup(indexes []int32, n int) error {
 	case StorageBytes:
 		// fill reads the values from the dictionary through the indexes.
 		size = len(c.dictBytes)
-		c.pIndex = append(c.pIndex[:0], indexes...)
+		c.pIndex = indexes
 		c.indexed = true
 	}
 	for _, i := range indexes {
@@ -360,14 +576,13 @@ func resize[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// convert decodes n plain values of the column's physical type from raw (and
-// offsets for BYTE_ARRAY) into the p* slice of the column's storage. With
-// own set, byte arrays are copied into memory owned by the cursor.
-func (c *cursor) convert(raw []byte, offsets []uint32, n int, own bool) error {
+// convert decodes n plain values of the column's fixed-size physical type
+// from raw into the p* slice of the column's storage. With own set, INT96
+// and FIXED_LEN_BYTE_ARRAY values are copied into memory owned by the
+// cursor; otherwise they point into raw.
+func (c *cursor) convert(raw []byte, n int, own bool) error {
 	col := c.col
-	width := 0
-	switch col.Physical {
-	case format.Boolean:
+	if col.Physical == format.Boolean {
 		if len(raw)*8 < n {
 			return fmt.Errorf("the page has %d bytes of booleans for %d values", len(raw), n)
 		}
@@ -376,19 +591,10 @@ func (c *cursor) convert(raw []byte, offsets []uint32, n int, own bool) error {
 			c.pBool[k] = raw[k>>3]>>(k&7)&1 != 0
 		}
 		return nil
-	case format.Int32, format.Float:
-		width = 4
-	case format.Int64, format.Double:
-		width = 8
-	case format.Int96:
-		width = 12
-	case format.FixedLenByteArray:
-		width = col.Length
-	case format.ByteArray:
-		return c.convertByteArray(raw, offsets, n, own)
 	}
-	if len(raw) != n*width {
-		return fmt.Errorf("the page has %d bytes for %d values of %d bytes", len(raw), n, width)
+	size := width(col)
+	if len(raw) != n*size {
+		return fmt.Errorf("the page has %d bytes for %d values of %d bytes", len(raw), n, size)
 	}
 
 	switch {
@@ -428,32 +634,25 @@ func (c *cursor) convert(raw []byte, offsets []uint32, n int, own bool) error {
 		}
 		c.pBytes = resize(c.pBytes, n)
 		for k := range n {
-			c.pBytes[k] = raw[k*width : (k+1)*width : (k+1)*width]
+			c.pBytes[k] = raw[k*size : (k+1)*size : (k+1)*size]
 		}
 	}
 	return nil
 }
 
-// convertByteArray checks the offsets of n byte arrays in raw. With own set
-// (a dictionary), it copies them into pBytes; otherwise fill slices them
-// out of raw, which is page memory, through pRaw and pOffsets.
-func (c *cursor) convertByteArray(raw []byte, offsets []uint32, n int, own bool) error {
+// convertByteArray checks the offsets of n byte arrays that parquet-go
+// decoded into raw, value k from offsets[k] to offsets[k+1], and sets
+// pBytes to them.
+func (c *cursor) convertByteArray(raw []byte, offsets []uint32, n int) error {
 	if len(offsets) != n+1 {
 		return fmt.Errorf("the page has %d byte-array offsets for %d values", len(offsets), n)
 	}
-	for k := range n {
-		if i, j := offsets[k], offsets[k+1]; i > j || int(j) > len(raw) {
-			return fmt.Errorf("byte-array value %d has invalid offsets %d..%d in %d bytes", k, i, j, len(raw))
-		}
-	}
-	if !own {
-		c.pRaw, c.pOffsets = raw, offsets
-		return nil
-	}
-	raw = append([]byte(nil), raw...)
 	c.pBytes = resize(c.pBytes, n)
 	for k := range n {
 		i, j := offsets[k], offsets[k+1]
+		if i > j || int(j) > len(raw) {
+			return fmt.Errorf("byte-array value %d has invalid offsets %d..%d in %d bytes", k, i, j, len(raw))
+		}
 		c.pBytes[k] = raw[i:j:j]
 	}
 	return nil

@@ -3,9 +3,12 @@
 // top-level columns in batches of rows into typed, reused buffers (see
 // [Reader]), checking every row count against the footer.
 //
-// github.com/parquet-go/parquet-go decodes the pages (compression codecs and
-// value encodings). This package adds the checks, the type classification
-// and the conversion to typed buffers.
+// The package reads the footer with github.com/parquet-go/parquet-go, and
+// the pages itself: it decodes page headers with parquet-go's Thrift
+// decoder, decompresses with parquet-go's codecs and decodes plain and
+// dictionary-encoded values on its own, leaving the other encodings to
+// parquet-go. It adds the checks, the type classification and the
+// conversion to typed buffers.
 package snapshot
 
 import (
@@ -64,10 +67,6 @@ type File struct {
 	osFile *os.File
 	pf     *parquet.File
 }
-
-// readBufferSize is the buffer parquet-go reads column chunks through. Pages
-// of common writers are 64 KiB to 1 MiB, so 256 KiB saves most read calls.
-const readBufferSize = 256 << 10
 
 // Open opens the Parquet file at path and checks its footer: magic bytes,
 // encryption, schema, row counts, and that every column chunk lies inside
@@ -154,7 +153,6 @@ func open(path string, osFile *os.File) (f *File, err error) {
 	pf, err := parquet.OpenFile(osFile, size,
 		parquet.SkipPageIndex(true),
 		parquet.SkipBloomFilters(true),
-		parquet.ReadBufferSize(readBufferSize),
 	)
 	if err != nil {
 		return fail("the footer is corrupt or cannot be decoded", err)

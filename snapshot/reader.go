@@ -129,12 +129,11 @@ func (r *Reader) Next() (*Batch, error) {
 }
 
 func (r *Reader) openRowGroup() {
-	rg := r.file.pf.RowGroups()[r.rowGroup]
-	chunks := rg.ColumnChunks()
+	rg := &r.file.pf.Metadata().RowGroups[r.rowGroup]
 	for i := range r.cursors {
-		r.cursors[i].start(chunks[r.columns[i].leaf].Pages())
+		r.cursors[i].start(r.file.osFile, &rg.Columns[r.columns[i].leaf].MetaData)
 	}
-	r.rgRows = rg.NumRows()
+	r.rgRows = rg.NumRows
 	r.rgPos = 0
 	r.rowGroup++
 	r.open = true

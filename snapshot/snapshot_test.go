@@ -26,7 +26,7 @@ const testdata = "../testdata/parquet"
 // rejected lists the test files that Open or Reader.Next must reject, with a
 // piece of the expected message. Every file with an .expected.error.txt
 // reference must be here; the others here have DuckDB references but use a
-// feature that parquet-go v0.32 does not decode.
+// feature that this package does not decode.
 var rejected = map[string]string{
 	"edge/not_parquet.parquet":                              `starts with "user" instead of the magic bytes "PAR1"`,
 	"edge/truncated.parquet":                                `does not end with the magic bytes "PAR1"`,
@@ -35,7 +35,6 @@ var rejected = map[string]string{
 	"upstream/bad_data/PARQUET-1481.parquet":                "invalid physical type -7",
 	"upstream/uniform_encryption.parquet.encrypted":         "Parquet modular encryption",
 	"upstream/non_hadoop_lz4_compressed.parquet":            "compression codec LZ4 is not supported",
-	"upstream/datapage_v2_empty_datapage.snappy.parquet":    "decompressing data page v2",
 }
 
 // testFiles returns the Parquet files under testdata, relative to it.
