@@ -34,6 +34,17 @@ var pow10 = func() (t [20]uint64) {
 	return t
 }()
 
+// copy32 copies block to the start of dst as four words: a copy of the array
+// would call runtime.memmove, because the compiler cannot tell that the two
+// do not overlap.
+func copy32(dst []byte, block *[32]byte) {
+	dst = dst[:32]
+	binary.LittleEndian.PutUint64(dst[0:], binary.LittleEndian.Uint64(block[0:]))
+	binary.LittleEndian.PutUint64(dst[8:], binary.LittleEndian.Uint64(block[8:]))
+	binary.LittleEndian.PutUint64(dst[16:], binary.LittleEndian.Uint64(block[16:]))
+	binary.LittleEndian.PutUint64(dst[24:], binary.LittleEndian.Uint64(block[24:]))
+}
+
 // roomFor returns dst with at least n bytes of spare capacity.
 func roomFor(dst []byte, n int) []byte {
 	if cap(dst)-len(dst) < n {

@@ -54,6 +54,22 @@ func TestAppendDigitsMatchesStrconv(t *testing.T) {
 	}
 }
 
+// TestEightDigitsAll checks eightDigits on every input from 0 to 99,999,999
+// against digits found by division.
+func TestEightDigitsAll(t *testing.T) {
+	for x := range uint32(1e8) {
+		var want uint64
+		v := x
+		for i := 7; i >= 0; i-- {
+			want |= uint64('0'+v%10) << (8 * i)
+			v /= 10
+		}
+		if got := eightDigits(x); got != want {
+			t.Fatalf("eightDigits(%d) = %#x, want %#x", x, got, want)
+		}
+	}
+}
+
 // TestAppendIntQuotesBeyondDoubles checks the JSON rule for integers: a
 // number up to 2^53 in magnitude, a string beyond.
 func TestAppendIntQuotesBeyondDoubles(t *testing.T) {

@@ -173,7 +173,10 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 		}
 	}
 
-	body = append(body, `,"attributes":{`...)
+	// Every attribute starts with a comma; the first one's becomes the
+	// object's opening brace below.
+	body = append(body, `,"attributes":`...)
+	open := len(body)
 	count := 0
 	// Locals, so that the loop does not reload them from e after every
 	// append.
@@ -187,10 +190,13 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 			continue
 		}
 		mark := len(body)
-		if count > 0 {
-			body = append(body, ',')
+		if len(a.key) <= len(a.keyBlock) {
+			body = roomFor(body, len(a.keyBlock))
+			copy32(body[mark:], &a.keyBlock)
+			body = body[:mark+len(a.key)]
+		} else {
+			body = append(body, a.key...)
 		}
-		body = append(body, a.key...)
 		ok := true
 		switch a.format {
 		case fmtString:
@@ -253,6 +259,11 @@ func (e *encoder) build(i int, id []byte, email *snapshot.Values, attrs []snapsh
 			}
 		}
 		count++
+	}
+	if count == 0 {
+		body = append(body, '{')
+	} else {
+		body[open] = '{'
 	}
 	e.body = append(body, '}', '}')
 	if count > MaxAttributes {

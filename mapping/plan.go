@@ -52,7 +52,10 @@ type column struct {
 type attribute struct {
 	column
 	attr string // attribute name
-	key  []byte // `"attr":` with the name escaped
+	key  []byte // `,"attr":` with the name escaped
+	// keyBlock is key padded to a block that build copies as four words,
+	// when key fits in it.
+	keyBlock [32]byte
 	// reasons for rows this column makes invalid, built once
 	badUTF8, badRange string
 }
@@ -269,8 +272,9 @@ func newColumn(c *snapshot.Column, index int) column {
 
 func newAttribute(c column, name string) attribute {
 	a := attribute{column: c, attr: name}
-	a.key, _ = appendString(nil, []byte(name))
+	a.key, _ = appendString([]byte(","), []byte(name))
 	a.key = append(a.key, ':')
+	copy(a.keyBlock[:], a.key)
 	a.badUTF8 = fmt.Sprintf("invalid UTF-8 in column %q", c.name)
 	switch c.format {
 	case fmtDate:
