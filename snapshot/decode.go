@@ -42,17 +42,16 @@ type cursor struct {
 	pFloat []float64
 	pBool  []bool
 	pBytes [][]byte
-	// A page of plain byte arrays is kept as the page's bytes in pRaw, with
-	// value k from pStarts[k] to pStarts[k+1]-4 (each value is preceded by
-	// its 4-byte length), instead of in pBytes. pStarts is nil for other
-	// pages.
+	// A page of plain byte arrays is kept as the page's bytes in pRaw, each
+	// value preceded by its 4-byte length, and fill reads the values from
+	// offset pRawPos on. plain is false for other pages.
+	plain   bool
 	pRaw    []byte
-	pStarts []uint32
+	pRawPos int
 	pIndex  []int32 // dictionary indexes of the page's byte arrays, when indexed
 	indexed bool    // the page is dictionary-encoded
 
-	levels []byte   // buffer for the definition levels of a page
-	starts []uint32 // buffer for pStarts
+	levels []byte // buffer for the definition levels of a page
 
 	// The dictionary of the current chunk, converted once.
 	hasDict   bool
@@ -162,8 +161,10 @@ func (c *cursor) fill(v *Values, n int) (err error) {
 				break
 			}
 			fillMinusOne(v.Index[from : from+k])
-			if c.pStarts != nil {
-				c.vpos = spreadPlain(dst, null, defs, c.pRaw, c.pStarts, c.vpos)
+			if c.plain {
+				if err := c.spreadPlain(dst, null, defs); err != nil {
+					return err
+				}
 			} else {
 				c.vpos = spread(dst, null, defs, c.pBytes, c.vpos)
 			}
@@ -220,27 +221,31 @@ func spreadDictionary(dst [][]byte, index []int32, null []bool, defs []byte, ind
 	return next
 }
 
-// spreadPlain is spread for plain byte arrays held as the page's bytes in
-// raw, value k from starts[k] to starts[k+1]-4.
-func spreadPlain(dst [][]byte, null []bool, defs []byte, raw []byte, starts []uint32, next int) int {
-	if defs == nil {
-		for j := range dst {
-			i, k := starts[next+j], starts[next+j+1]-4
-			dst[j] = raw[i:k:k]
-		}
-		clear(null)
-		return next + len(dst)
-	}
-	for j, d := range defs {
-		if d != 0 {
-			i, k := starts[next], starts[next+1]-4
-			dst[j], null[j] = raw[i:k:k], false
-			next++
-		} else {
+// spreadPlain is spread for the plain byte arrays of the page, read from
+// c.pRaw one after the other. They are checked here rather than when the
+// page is loaded, so that the page's bytes are read once.
+func (c *cursor) spreadPlain(dst [][]byte, null []bool, defs []byte) error {
+	raw, pos := c.pRaw, c.pRawPos
+	for j := range dst {
+		if defs != nil && defs[j] == 0 {
 			dst[j], null[j] = nil, true
+			continue
 		}
+		if len(raw)-pos < 4 {
+			return fmt.Errorf("byte-array value %d is cut off at the end of the page", c.vpos)
+		}
+		n := int(binary.LittleEndian.Uint32(raw[pos:]))
+		pos += 4
+		if n > len(raw)-pos {
+			return fmt.Errorf("byte-array value %d has %d bytes, more than the %d left in the page",
+				c.vpos, n, len(raw)-pos)
+		}
+		dst[j], null[j] = raw[pos:pos+n:pos+n], false
+		pos += n
+		c.vpos++
 	}
-	return next
+	c.pRawPos = pos
+	return nil
 }
 
 func fillMinusOne(s []int32) {
@@ -324,7 +329,7 @@ func (c *cursor) loadDataPage(p page) error {
 	c.rows = rows
 	c.pos, c.vpos = 0, 0
 	c.indexed = false
-	c.pRaw, c.pStarts = nil, nil
+	c.plain, c.pRaw = false, nil
 
 	switch enc {
 	case format.PlainDictionary, format.RLEDictionary:
@@ -345,7 +350,8 @@ func (c *cursor) loadDataPage(p page) error {
 		return c.lookup(indexes[:nonNull], nonNull)
 	case format.Plain:
 		if c.col.Physical == format.ByteArray {
-			return c.plainByteArrays(data, nonNull)
+			c.plain, c.pRaw, c.pRawPos = true, data, 0
+			return nil
 		}
 		return c.convert(data, nonNull, false)
 	}
@@ -405,31 +411,24 @@ func decodeLevels(buf []byte, enc format.Encoding, src []byte, rows int) ([]byte
 	return levels[:rows], nil
 }
 
-// plainByteArrays finds the n length-prefixed byte arrays of a plain page
-// and keeps their positions in pStarts, without copying them.
+// plainByteArrays sets pBytes to the n plain byte arrays in data, which
+// must stay valid as long as pBytes is used.
 func (c *cursor) plainByteArrays(data []byte, n int) error {
-	if uint64(len(data)) > math.MaxUint32-4 {
-		return fmt.Errorf("the page has %d bytes, more than a page can hold", len(data))
-	}
-	starts := resize(c.starts, n+1)
-	c.starts = starts
-	end := uint32(len(data))
-	pos := uint32(0)
+	c.pBytes = resize(c.pBytes, n)
+	pos := 0
 	for k := range n {
-		if end-pos < 4 {
+		if len(data)-pos < 4 {
 			return fmt.Errorf("byte-array value %d of %d is cut off at the end of the page", k, n)
 		}
-		size := binary.LittleEndian.Uint32(data[pos:])
+		size := int(binary.LittleEndian.Uint32(data[pos:]))
 		pos += 4
-		starts[k] = pos
-		if size > end-pos {
+		if size > len(data)-pos {
 			return fmt.Errorf("byte-array value %d has %d bytes, more than the %d left in the page",
-				k, size, end-pos)
+				k, size, len(data)-pos)
 		}
+		c.pBytes[k] = data[pos : pos+size : pos+size]
 		pos += size
 	}
-	starts[n] = pos + 4
-	c.pRaw, c.pStarts = data, starts
 	return nil
 }
 
@@ -509,16 +508,10 @@ func (c *cursor) loadDictionary(p page) error {
 	}
 	n := int(h.NumValues)
 	if c.col.Physical == format.ByteArray {
-		if err := c.plainByteArrays(p.data, n); err != nil {
+		// The dictionary outlives its page, so its values are copied.
+		if err := c.plainByteArrays(append([]byte(nil), p.data...), n); err != nil {
 			return err
 		}
-		raw := append([]byte(nil), p.data...)
-		c.pBytes = resize(c.pBytes, n)
-		for k := range n {
-			i, j := c.pStarts[k], c.pStarts[k+1]-4
-			c.pBytes[k] = raw[i:j:j]
-		}
-		c.pRaw, c.pStarts = nil, nil
 	} else if err := c.convert(p.data, n, true); err != nil {
 		return err
 	}
