@@ -16,7 +16,8 @@ import (
 // cursor reads one column chunk page by page. Each page's non-null values
 // are first converted into the dense slice of the column's storage (pInt,
 // pFloat, pBool or pBytes), then spread over the batch rows by the
-// definition levels.
+// definition levels. Plain byte arrays skip the dense slice: they are read
+// straight from the page as they are spread.
 type cursor struct {
 	col   *Column
 	path  string

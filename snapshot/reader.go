@@ -170,10 +170,11 @@ var (
 	errFewerValues = errors.New("the column chunk ends before the row group's last row")
 )
 
-// recoverPanic turns a panic inside parquet-go, which happens on some
-// corrupt pages, into an error.
+// recoverPanic turns a panic while decoding a page into an error. parquet-go's
+// decoders panic on some corrupt pages, and a slip in this package's own
+// bounds checks would panic too.
 func recoverPanic(err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("decoding failed (parquet-go panicked: %v)", r)
+		*err = fmt.Errorf("decoding failed (panic: %v); the file is probably corrupt", r)
 	}
 }
