@@ -204,14 +204,27 @@ func runAsChild(ctx workflow.Context, in SyncInput) (Summary, error) {
 	return sum, err
 }
 
+// checkTimeout is how long one attempt of the key check may take.
+const checkTimeout = time.Minute
+
 func checkAndPlan(ctx workflow.Context, in SyncInput, st *RunState) error {
+	// The key check's request gives up after the Sprig client's timeout
+	// (30 s by default) with an error that says so. The activity's own
+	// timeout is longer, so that it only ends an attempt whose worker
+	// stopped.
 	checkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout: checkTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second,
 			MaximumAttempts: 5, NonRetryableErrorTypes: activities.NonRetryable},
 	})
 	err := workflow.ExecuteActivity(checkCtx, acts.CheckAccess,
 		activities.CheckAccessInput{Environment: in.Environment}).Get(ctx, nil)
+	if _, ok := errors.AsType[*temporal.TimeoutError](err); ok {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("checking the API key of Sprig"+
+			" environment %q did not finish within %s in 5 attempts: the worker running it stopped"+
+			" or is overloaded; check the worker's logs and start the run again",
+			in.Environment, checkTimeout), "KeyCheckTimedOut", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	enumspb "go.temporal.io/api/enums/v1"
 	"slices"
 	"sync"
 	"testing"
@@ -242,6 +243,52 @@ func TestSyncWorkflowAuthFailure(t *testing.T) {
 	}
 	if len(f.batches) != 2 {
 		t.Fatalf("batches run = %d, want 2 (the window stops after the failure)", len(f.batches))
+	}
+}
+
+// TestSyncWorkflowKeyCheckTimeout times out every attempt of the key check
+// and checks that the run fails with a message that says what happened,
+// without planning.
+func TestSyncWorkflowKeyCheckTimeout(t *testing.T) {
+	env := newEnv(t)
+	a := &activities.Activities{}
+	env.RegisterActivity(a)
+	attempts := 0
+	env.OnActivity(a.CheckAccess, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.CheckAccessInput) error {
+			attempts++
+			return temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_START_TO_CLOSE, nil)
+		})
+	planned := false
+	env.OnActivity(a.Plan, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.PlanInput) (plan.Result, error) {
+			planned = true
+			return plan.Result{}, nil
+		})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "s1"})
+	env.ExecuteWorkflow(SyncWorkflowName, SyncInput{SyncID: "s1", Snapshot: "snap",
+		Environment: "production"})
+
+	err := env.GetWorkflowError()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != "SyncFailed" {
+		t.Fatalf("error = %v, want a SyncFailed application error", err)
+	}
+	var sum Summary
+	if err := appErr.Details(&sum); err != nil {
+		t.Fatal(err)
+	}
+	want := `checking the API key of Sprig environment "production" did not finish within 1m0s` +
+		` in 5 attempts: the worker running it stopped or is overloaded; check the worker's logs` +
+		` and start the run again`
+	if sum.Error != want {
+		t.Errorf("summary error = %q\nwant %q", sum.Error, want)
+	}
+	if attempts != 5 {
+		t.Errorf("key check attempts = %d, want 5", attempts)
+	}
+	if planned {
+		t.Errorf("the run planned after the key check failed")
 	}
 }
 
