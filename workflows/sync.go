@@ -209,7 +209,7 @@ const checkTimeout = time.Minute
 
 func checkAndPlan(ctx workflow.Context, in SyncInput, st *RunState) error {
 	// The key check's request gives up after the Sprig client's timeout
-	// (30 s by default) with an error that says so. The activity's own
+	// (30 s by default) with an error that names the timeout. The activity's own
 	// timeout is longer, so that it only ends an attempt whose worker
 	// stopped.
 	checkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
