@@ -9,7 +9,6 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/bitpacked"
-	"github.com/parquet-go/parquet-go/encoding/rle"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -19,11 +18,12 @@ import (
 // definition levels. Plain byte arrays skip the dense slice: they are read
 // straight from the page as they are spread.
 type cursor struct {
-	col   *Column
-	path  string
-	pages *chunkPages // reused from chunk to chunk, with its buffers
-	open  bool        // pages is on a chunk
-	page  int         // index of the current data page in the chunk
+	col    *Column
+	path   string
+	pages  *chunkPages // reused from chunk to chunk, with its buffers
+	open   bool        // pages is on a chunk
+	page   int         // index of the current data page in the chunk, for messages
+	loaded int         // data pages of the chunk loaded so far
 	// current is the buffer of the page whose values are being delivered.
 	// Byte arrays point into the buffer of their page, which is reused for
 	// a later page once released. So a page's buffer is kept until the
@@ -71,7 +71,7 @@ func (c *cursor) start(r io.ReaderAt, m *format.ColumnMetaData) {
 	}
 	c.pages.reset(r, m)
 	c.open = true
-	c.page = 0
+	c.page, c.loaded = 0, 0
 	c.rows, c.pos, c.vpos = 0, 0, 0
 	c.defs = nil
 	c.hasDict = false
@@ -268,6 +268,8 @@ func (c *cursor) loadPage() error {
 		c.retained = append(c.retained, c.current)
 		c.current = nil
 	}
+	// Messages name the data page being read, counted from 0.
+	c.page = c.loaded
 	for {
 		p, err := c.pages.next()
 		if err != nil {
@@ -281,7 +283,7 @@ func (c *cursor) loadPage() error {
 			}
 			continue
 		}
-		c.page++
+		c.loaded++
 		c.current = p.buf
 		return c.loadDataPage(p)
 	}
@@ -338,17 +340,18 @@ func (c *cursor) loadDataPage(p page) error {
 			return errors.New("the page is dictionary-encoded but the column chunk has no dictionary page")
 		}
 		indexes := c.pIndex[:0]
-		if len(data) > 0 {
+		if nonNull > 0 {
+			// The indexes follow their bit width, in one byte.
+			if len(data) == 0 {
+				return fmt.Errorf("the page has no dictionary indexes for %d non-null values", nonNull)
+			}
 			var err error
-			if indexes, err = parquet.RLEDictionary.DecodeInt32(indexes, data); err != nil {
+			if indexes, err = decodeHybrid(indexes, data[1:], uint(data[0]), nonNull); err != nil {
 				return fmt.Errorf("decoding the dictionary indexes failed: %w", err)
 			}
 		}
 		c.pIndex = indexes
-		if len(indexes) < nonNull {
-			return fmt.Errorf("the page has %d dictionary indexes for %d non-null values", len(indexes), nonNull)
-		}
-		return c.lookup(indexes[:nonNull], nonNull)
+		return c.lookup(indexes, nonNull)
 	case format.Plain:
 		if c.col.Physical == format.ByteArray {
 			c.plain, c.pRaw, c.pRawPos = true, data, 0
@@ -395,26 +398,32 @@ func (c *cursor) levelsV1(enc format.Encoding, data []byte, rows int) ([]byte, e
 // decodeLevels decodes the rows definition levels of a column whose maximum
 // level is 1 into buf.
 func decodeLevels(buf []byte, enc format.Encoding, src []byte, rows int) ([]byte, error) {
-	var levels []byte
-	var err error
 	if enc == format.BitPacked {
-		levels, err = (&bitpacked.Encoding{BitWidth: 1}).DecodeLevels(buf[:0], src)
-	} else {
-		levels, err = (&rle.Encoding{BitWidth: 1}).DecodeLevels(buf[:0], src)
+		// The deprecated encoding packs the highest bit first. Its length
+		// follows from the rows, so parquet-go's decoder is bounded.
+		levels, err := (&bitpacked.Encoding{BitWidth: 1}).DecodeLevels(buf[:0], src)
+		if err != nil {
+			return nil, fmt.Errorf("decoding the definition levels failed: %w", err)
+		}
+		if len(levels) < rows {
+			return nil, fmt.Errorf("the page has %d definition levels for %d rows", len(levels), rows)
+		}
+		return levels[:rows], nil
 	}
+	levels, err := decodeHybrid(buf, src, 1, rows)
 	if err != nil {
 		return nil, fmt.Errorf("decoding the definition levels failed: %w", err)
 	}
-	// Bit-packed runs end on a multiple of eight levels.
-	if len(levels) < rows {
-		return nil, fmt.Errorf("the page has %d definition levels for %d rows", len(levels), rows)
-	}
-	return levels[:rows], nil
+	return levels, nil
 }
 
 // plainByteArrays sets pBytes to the n plain byte arrays in data, which
 // must stay valid as long as pBytes is used.
 func (c *cursor) plainByteArrays(data []byte, n int) error {
+	// Each value takes at least its 4-byte length.
+	if n > len(data)/4 {
+		return fmt.Errorf("the page has %d bytes, too few for %d byte-array values", len(data), n)
+	}
 	c.pBytes = resize(c.pBytes, n)
 	pos := 0
 	for k := range n {
@@ -437,12 +446,25 @@ func (c *cursor) plainByteArrays(data []byte, n int) error {
 // dictionary encodings with parquet-go, then converts them like plain
 // values.
 func (c *cursor) decodeOther(enc format.Encoding, data []byte, n int) error {
+	if n == 0 {
+		// A page of nulls; some writers leave its values section empty.
+		return c.convert(nil, 0, false)
+	}
+	if !encodingAllowed(enc, c.col.Physical) {
+		return fmt.Errorf("the page uses the encoding %s, which %s columns cannot use",
+			encodingName(enc), c.col.Physical)
+	}
+	if c.col.Physical == format.Boolean { // RLE, the only other encoding of booleans
+		return c.rleBooleans(data, n)
+	}
+	if err := checkDeltaCount(enc, data, n); err != nil {
+		return err
+	}
+
 	e := parquet.LookupEncoding(enc)
 	var plain []byte
 	var err error
 	switch c.col.Physical {
-	case format.Boolean:
-		plain, err = e.DecodeBoolean(nil, data)
 	case format.Int32:
 		plain, err = recode(e.DecodeInt32, parquet.Plain.EncodeInt32, data)
 	case format.Int64:
@@ -465,16 +487,91 @@ func (c *cursor) decodeOther(enc format.Encoding, data []byte, n int) error {
 	if err != nil {
 		return fmt.Errorf("decoding the %s values failed: %w", enc, err)
 	}
-	if c.col.Physical == format.Boolean {
-		// Booleans are bit-packed: n values fill at least n/8 bytes.
-		if len(plain)*8 < n {
-			return fmt.Errorf("the page has %d %s booleans for %d values", len(plain)*8, enc, n)
-		}
-	} else if len(plain) > n*width(c.col) {
+	if len(plain) > n*width(c.col) {
 		// Some encodings decode whole blocks, past the last value.
 		plain = plain[:n*width(c.col)]
 	}
 	return c.convert(plain, n, false)
+}
+
+// encodingAllowed reports whether the format lets a column of the physical
+// type use the value encoding enc, other than PLAIN and the dictionary
+// encodings. Other pairs are corrupt headers, on which parquet-go's
+// decoders can allocate without bound.
+func encodingAllowed(enc format.Encoding, physical format.Type) bool {
+	switch enc {
+	case format.RLE:
+		return physical == format.Boolean
+	case format.DeltaBinaryPacked:
+		return physical == format.Int32 || physical == format.Int64
+	case format.DeltaLengthByteArray:
+		return physical == format.ByteArray
+	case format.DeltaByteArray:
+		return physical == format.ByteArray || physical == format.FixedLenByteArray
+	case format.ByteStreamSplit:
+		return physical == format.Float || physical == format.Double || physical == format.Int32 ||
+			physical == format.Int64 || physical == format.FixedLenByteArray
+	}
+	return false
+}
+
+// encodingName names an encoding for messages, with its number when
+// parquet-go does not know it (such as ALP, 10).
+func encodingName(enc format.Encoding) string {
+	if name := enc.String(); name != "Encoding(?)" {
+		return name
+	}
+	return fmt.Sprintf("number %d (unknown to this reader; arrow-go writes ALP as 10)", int32(enc))
+}
+
+// rleBooleans decodes n RLE-encoded booleans: a 4-byte length, then the
+// hybrid encoding of one bit each.
+func (c *cursor) rleBooleans(data []byte, n int) error {
+	if len(data) < 4 {
+		return errors.New("the RLE booleans end inside their length")
+	}
+	size := binary.LittleEndian.Uint32(data)
+	if uint64(size) > uint64(len(data)-4) {
+		return fmt.Errorf("the RLE booleans (%d bytes) run past the end of the page", size)
+	}
+	bits, err := decodeHybrid([]uint8(nil), data[4:4+size], 1, n)
+	if err != nil {
+		return fmt.Errorf("decoding the RLE booleans failed: %w", err)
+	}
+	c.pBool = resize(c.pBool, n)
+	for k, b := range bits {
+		c.pBool[k] = b != 0
+	}
+	return nil
+}
+
+// checkDeltaCount checks the value count in the header of DELTA_BINARY_PACKED
+// data, which also starts DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY data,
+// before parquet-go allocates for it: at most n, the page's non-null values.
+//
+// NOTE: DELTA_BYTE_ARRAY data holds a second such header, for the lengths of
+// the suffixes. It is not checked, so a corrupt count there can still make
+// parquet-go allocate for it.
+func checkDeltaCount(enc format.Encoding, data []byte, n int) error {
+	if enc != format.DeltaBinaryPacked && enc != format.DeltaLengthByteArray &&
+		enc != format.DeltaByteArray {
+		return nil
+	}
+	// The header: values per block, mini-blocks per block, value count.
+	pos := 0
+	var count uint64
+	for range 3 {
+		v, k := binary.Uvarint(data[pos:])
+		if k <= 0 {
+			return fmt.Errorf("the %s header is corrupt", enc)
+		}
+		pos += k
+		count = v
+	}
+	if count > uint64(n) {
+		return fmt.Errorf("the %s header gives %d values for a page of %d", enc, count, n)
+	}
+	return nil
 }
 
 // recode decodes data with decode and encodes the values with encode.

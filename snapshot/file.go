@@ -12,6 +12,7 @@
 package snapshot
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -145,6 +146,23 @@ func open(path string, osFile *os.File) (f *File, err error) {
 			" or still being written; export the snapshot again", nil)
 	}
 
+	var footerLen [4]byte
+	if _, err := osFile.ReadAt(footerLen[:], size-8); err != nil {
+		return fail("reading the footer's length failed", err)
+	}
+	n := int64(binary.LittleEndian.Uint32(footerLen[:]))
+	if n > size-12 {
+		return fail(fmt.Sprintf("the footer's length is %d bytes, more than the file's %d:"+
+			" the file is corrupt or truncated; export the snapshot again", n, size), nil)
+	}
+	footer := make([]byte, n)
+	if _, err := osFile.ReadAt(footer, size-8-n); err != nil {
+		return fail("reading the footer failed", err)
+	}
+	if err := checkFooter(footer); err != nil {
+		return fail("the footer is corrupt", err)
+	}
+
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = fail("the footer is corrupt", fmt.Errorf("parquet-go panicked: %v", r))
@@ -265,6 +283,14 @@ var supportedCodecs = map[format.CompressionCodec]bool{
 	format.Lz4Raw:       true,
 }
 
+// knownEncodings are the encodings of the Parquet format that the reader
+// decodes or rejects by name.
+var knownEncodings = map[format.Encoding]bool{
+	format.Plain: true, format.PlainDictionary: true, format.RLE: true, format.BitPacked: true,
+	format.DeltaBinaryPacked: true, format.DeltaLengthByteArray: true, format.DeltaByteArray: true,
+	format.RLEDictionary: true, format.ByteStreamSplit: true,
+}
+
 // checkRowGroups checks the row counts and column chunk offsets of every row
 // group, and marks columns whose chunks use an unsupported codec.
 func (f *File) checkRowGroups(md *format.FileMetaData, numLeaves int, size int64) error {
@@ -328,6 +354,9 @@ func (f *File) checkChunk(g int, cc *format.ColumnChunk, rows int64, col *Column
 	}
 
 	m := &cc.MetaData
+	if rows == 0 && m.NumValues == 0 {
+		return nil // nothing to read; arrow-go leaves such chunks at offset 0
+	}
 	start := m.DataPageOffset
 	if m.DictionaryPageOffset > 0 && m.DictionaryPageOffset < start {
 		start = m.DictionaryPageOffset
@@ -343,6 +372,13 @@ func (f *File) checkChunk(g int, cc *format.ColumnChunk, rows int64, col *Column
 	if m.NumValues != rows {
 		return fail("the column chunk has %d values but the row group has %d rows:"+
 			" the footer is corrupt", m.NumValues, rows)
+	}
+	for _, enc := range m.Encoding {
+		if !knownEncodings[enc] && col.Unreadable == "" {
+			col.Unreadable = fmt.Sprintf("the column uses the encoding number %d, which this reader"+
+				" does not know (arrow-go writes ALP as number 10); write the column with PLAIN,"+
+				" dictionary, DELTA or BYTE_STREAM_SPLIT encoding", int32(enc))
+		}
 	}
 	if !supportedCodecs[m.Codec] && col.Unreadable == "" {
 		col.Unreadable = fmt.Sprintf("the compression codec %s is not supported (supported:"+

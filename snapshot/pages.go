@@ -41,13 +41,14 @@ type page struct {
 	buf    []byte
 }
 
-// Page headers are read ahead in blocks of firstHeaderRead bytes, grown up
-// to maxHeaderSize for headers that carry large statistics. A page larger
-// than maxPageSize uncompressed is taken for a corrupt header rather than
-// allocated, because common writers cut pages at about 1 MiB.
+// Page headers are read ahead in blocks of firstHeaderRead bytes. The
+// block grows, up to the end of the column chunk, for headers that carry
+// large statistics: a page of one 4 MB string has a header of 16 MB when
+// the writer keeps its statistics. A page larger than maxPageSize
+// uncompressed is taken for a corrupt header rather than allocated,
+// because common writers cut pages at about 1 MiB.
 const (
 	firstHeaderRead = 256
-	maxHeaderSize   = 16 << 20
 	maxPageSize     = 1 << 30
 )
 
@@ -146,7 +147,7 @@ func (cp *chunkPages) readHeader() (int, error) {
 			return r.BytesRead(), nil
 		}
 		truncated := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-		if !truncated || n == cp.end-cp.pos || want >= maxHeaderSize {
+		if !truncated || n == cp.end-cp.pos {
 			return 0, err
 		}
 	}

@@ -130,6 +130,13 @@ func (r *Reader) Next() (*Batch, error) {
 
 func (r *Reader) openRowGroup() {
 	rg := &r.file.pf.Metadata().RowGroups[r.rowGroup]
+	if rg.NumRows == 0 {
+		// arrow-go writes a row group for an empty record batch, with
+		// column chunks at offset 0; there is nothing to read.
+		r.rgRows, r.rgPos = 0, 0
+		r.rowGroup++
+		return
+	}
 	for i := range r.cursors {
 		r.cursors[i].start(r.file.osFile, &rg.Columns[r.columns[i].leaf].MetaData)
 	}
