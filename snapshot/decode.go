@@ -24,6 +24,7 @@ type cursor struct {
 	open   bool        // pages is on a chunk
 	page   int         // index of the current data page in the chunk, for messages
 	loaded int         // data pages of the chunk loaded so far
+	left   int64       // rows of the chunk not yet in a loaded page
 	// current is the buffer of the page whose values are being delivered.
 	// Byte arrays point into the buffer of their page, which is reused for
 	// a later page once released. So a page's buffer is kept until the
@@ -71,6 +72,7 @@ func (c *cursor) start(r io.ReaderAt, m *format.ColumnMetaData) {
 	}
 	c.pages.reset(r, m)
 	c.open = true
+	c.left = m.NumValues
 	c.page, c.loaded = 0, 0
 	c.rows, c.pos, c.vpos = 0, 0, 0
 	c.defs = nil
@@ -295,9 +297,23 @@ func (c *cursor) loadDataPage(p page) error {
 	var enc format.Encoding
 	data := p.data
 	c.defs = nil
-	if h := p.header; h.Type == format.DataPageV2 {
+	h := p.header
+	if h.Type == format.DataPageV2 {
+		rows = int(h.DataPageHeaderV2.V.NumValues)
+	} else {
+		rows = int(h.DataPageHeader.V.NumValues)
+	}
+	// The row count in the page header is not covered by the page's CRC,
+	// and the levels are decoded for every row: it is checked first.
+	if int64(rows) > c.left {
+		return fmt.Errorf("the page has %d rows but only %d rows of its column chunk are left:"+
+			" the file is corrupt", rows, c.left)
+	}
+	c.left -= int64(rows)
+
+	if h.Type == format.DataPageV2 {
 		v := &h.DataPageHeaderV2.V
-		rows, enc = int(v.NumValues), v.Encoding
+		enc = v.Encoding
 		// Repetition levels of a top-level column are all 0; some writers
 		// store them anyway, and they are skipped.
 		defs := p.levels[v.RepetitionLevelsByteLength:]
@@ -310,7 +326,7 @@ func (c *cursor) loadDataPage(p page) error {
 		}
 	} else {
 		v := &h.DataPageHeader.V
-		rows, enc = int(v.NumValues), v.Encoding
+		enc = v.Encoding
 		if c.col.Optional {
 			var err error
 			if data, err = c.levelsV1(v.DefinitionLevelEncoding, data, rows); err != nil {

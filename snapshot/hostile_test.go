@@ -19,8 +19,10 @@ import (
 // a run of 2^31-1 definition levels, dictionary indexes or RLE booleans, a
 // DELTA_BINARY_PACKED header with 2^31-1 values, a dictionary page header
 // with 2^30+1 values, or a 32-byte footer that announces 2^31-1 row
-// groups. Before the decoders were bounded, some took gigabytes and the
-// others ended the process.
+// groups. In the page-rows files, a data page header claims 2^28 or 2^31-1
+// rows in a row group of 10, alone or with a run as long. Before the
+// decoders were bounded, some took gigabytes and the others ended the
+// process.
 
 // TestHostileFilesStayBounded reads each hostile file and checks its
 // outcome and that reading it allocated less than 64 MiB.
@@ -39,6 +41,14 @@ func TestHostileFilesStayBounded(t *testing.T) {
 			wantErr: "the page has 43 bytes, too few for 1073741825 byte-array values"},
 		{file: "huge-rowgroups-list.parquet",
 			wantErr: "the footer is corrupt: a list announces 2147483647 elements"},
+		{file: "page-rows-dict.parquet",
+			wantErr: "page 0: the page has 2147483647 rows but only 10 rows of its column chunk are left"},
+		{file: "page-rows-rle-bool.parquet",
+			wantErr: "page 0: the page has 2147483647 rows but only 10 rows of its column chunk are left"},
+		{file: "page-rows-and-run-dict.parquet",
+			wantErr: "page 0: the page has 268435456 rows but only 10 rows of its column chunk are left"},
+		{file: "page-rows-and-run-levels.parquet",
+			wantErr: "page 0: the page has 268435456 rows but only 10 rows of its column chunk are left"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // This file decodes Parquet's RLE/bit-packed hybrid encoding, used for
@@ -34,10 +35,14 @@ func decodeHybrid[T uint8 | int32](dst []T, src []byte, width uint, n int) ([]T,
 	if width > 32 {
 		return nil, fmt.Errorf("the bit width %d is above 32", width)
 	}
+	// dst grows with the values actually decoded, not to n at once.
+	//
+	// NOTE: n comes from the page header, checked only against the row
+	// group's row count in the footer. A corrupt file that claims billions
+	// of rows in both places still makes the reader decode, and allocate
+	// for, that many levels. Decoding them in batch-sized pieces would
+	// bound that too.
 	dst = dst[:0]
-	if cap(dst) < n {
-		dst = make([]T, 0, n)
-	}
 	byteWidth := int(width+7) / 8
 	pos := 0
 	for len(dst) < n {
@@ -60,7 +65,7 @@ func decodeHybrid[T uint8 | int32](dst []T, src []byte, width uint, n int) ([]T,
 			pos += byteWidth
 			count := int(min(header>>1, uint64(n-len(dst))))
 			start := len(dst)
-			dst = dst[:start+count]
+			dst = slices.Grow(dst, count)[:start+count]
 			value := T(v)
 			for i := start; i < len(dst); i++ {
 				dst[i] = value
@@ -76,6 +81,7 @@ func decodeHybrid[T uint8 | int32](dst []T, src []byte, width uint, n int) ([]T,
 		run := src[pos : pos+int(groups)*int(width)]
 		pos += len(run)
 		count := int(min(groups*8, uint64(n-len(dst))))
+		dst = slices.Grow(dst, count)
 		if levels, ok := any(dst).([]uint8); ok && width == 1 {
 			dst = any(unpackBits(levels, run, count)).([]T)
 			continue
