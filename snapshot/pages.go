@@ -232,6 +232,10 @@ func (cp *chunkPages) readPage(start int64, size int) (page, error) {
 		// next page is read, so they may stay in cp.packed.
 		p.levels, packed = packed[:n], packed[n:]
 		rawSize -= n
+		if rawSize < 0 {
+			return p, fmt.Errorf("the levels (%d bytes) are longer than the page uncompressed (%d"+
+				" bytes): the file is corrupt", n, h.UncompressedPageSize)
+		}
 		if v.IsCompressed.Valid && !v.IsCompressed.V {
 			compressed = false
 		}

@@ -172,6 +172,12 @@ func TestChunkPagesChecks(t *testing.T) {
 	negative.header.UncompressedPageSize = -1
 	noHeader := dataPage(0, 1)
 	noHeader.header.DataPageHeader.Valid = false
+	// A v2 page whose 4 bytes of levels exceed its uncompressed size of 2.
+	v2 := chunkTestPage{header: format.PageHeader{Type: format.DataPageV2,
+		UncompressedPageSize: 2, CompressedPageSize: 4}, data: []byte{1, 2, 3, 4}}
+	v2.header.DataPageHeaderV2.Valid = true
+	v2.header.DataPageHeaderV2.V = format.DataPageHeaderV2{NumValues: 1, Encoding: format.Plain,
+		DefinitionLevelsByteLength: 4}
 
 	tests := []struct {
 		name    string
@@ -190,6 +196,8 @@ func TestChunkPagesChecks(t *testing.T) {
 		{name: "negative size", chunk: chunkOf(t, negative), wantErr: "uncompressed_page_size is -1"},
 		{name: "data page without its header", chunk: chunkOf(t, noHeader),
 			wantErr: "has no data_page_header"},
+		{name: "levels longer than the page", chunk: chunkOf(t, v2),
+			wantErr: "the levels (4 bytes) are longer than the page uncompressed (2 bytes)"},
 		{name: "header cut off", chunk: chunkOf(t, good), cut: len(good.data) + 3,
 			wantErr: "the page header at offset 0 is corrupt"},
 	}
