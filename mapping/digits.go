@@ -14,7 +14,7 @@ import (
 // past a number's end lie in the spare capacity, and the next append
 // overwrites them.
 
-// pairs holds the texts "00" to "99" as little-endian 16-bit words.
+// pairs contains the texts "00" to "99" as little-endian 16-bit words.
 var pairs = func() (t [100]uint16) {
 	for i := range t {
 		t[i] = uint16('0'+i/10) | uint16('0'+i%10)<<8
@@ -25,7 +25,7 @@ var pairs = func() (t [100]uint16) {
 // allZeros is eight '0' digits as a little-endian word.
 const allZeros = 0x3030303030303030
 
-// pow10 holds 10^0 to 10^19.
+// pow10 contains the powers of ten from 10^0 to 10^19.
 var pow10 = func() (t [20]uint64) {
 	t[0] = 1
 	for i := 1; i < len(t); i++ {

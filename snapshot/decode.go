@@ -279,14 +279,14 @@ func (c *cursor) loadPage() error {
 		}
 		if p.header.Type == format.DictionaryPage {
 			err := c.loadDictionary(p)
-			c.pages.release(p.buf)
+			c.pages.release(p.data)
 			if err != nil {
 				return fmt.Errorf("dictionary: %w", err)
 			}
 			continue
 		}
 		c.loaded++
-		c.current = p.buf
+		c.current = p.data
 		return c.loadDataPage(p)
 	}
 }
@@ -299,9 +299,9 @@ func (c *cursor) loadDataPage(p page) error {
 	c.defs = nil
 	h := p.header
 	if h.Type == format.DataPageV2 {
-		rows = int(h.DataPageHeaderV2.V.NumValues)
+		rows, enc = int(h.DataPageHeaderV2.V.NumValues), h.DataPageHeaderV2.V.Encoding
 	} else {
-		rows = int(h.DataPageHeader.V.NumValues)
+		rows, enc = int(h.DataPageHeader.V.NumValues), h.DataPageHeader.V.Encoding
 	}
 	// The row count in the page header is not covered by the page's CRC,
 	// and the levels are decoded for every row: it is checked first.
@@ -313,7 +313,6 @@ func (c *cursor) loadDataPage(p page) error {
 
 	if h.Type == format.DataPageV2 {
 		v := &h.DataPageHeaderV2.V
-		enc = v.Encoding
 		// Repetition levels of a top-level column are all 0; some writers
 		// store them anyway, and they are skipped.
 		defs := p.levels[v.RepetitionLevelsByteLength:]
@@ -326,7 +325,6 @@ func (c *cursor) loadDataPage(p page) error {
 		}
 	} else {
 		v := &h.DataPageHeader.V
-		enc = v.Encoding
 		if c.col.Optional {
 			var err error
 			if data, err = c.levelsV1(v.DefinitionLevelEncoding, data, rows); err != nil {
@@ -565,7 +563,7 @@ func (c *cursor) rleBooleans(data []byte, n int) error {
 // data, which also starts DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY data,
 // before parquet-go allocates for it: at most n, the page's non-null values.
 //
-// NOTE: DELTA_BYTE_ARRAY data holds a second such header, for the lengths of
+// NOTE: DELTA_BYTE_ARRAY data contains a second such header, for the lengths of
 // the suffixes. It is not checked, so a corrupt count there can still make
 // parquet-go allocate for it.
 func checkDeltaCount(enc format.Encoding, data []byte, n int) error {
@@ -653,9 +651,9 @@ func (c *cursor) lookup(indexes []int32, n int) error {
 		size = len(c.dictBool)
 		c.pBool = lookupValues(c.pBool, c.dictBool, indexes)
 	case StorageBytes:
-		// fill reads the values from the dictionary through the indexes.
+		// fill reads the values from the dictionary through the indexes,
+		// which loadDataPage keeps in c.pIndex.
 		size = len(c.dictBytes)
-		c.pIndex = indexes
 		c.indexed = true
 	}
 	for _, i := range indexes {

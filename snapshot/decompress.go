@@ -20,15 +20,15 @@ import (
 // the data decompresses to. A corrupt LZ4 page made them double the buffer
 // until the process ran out of memory, and a page of zeros compresses more
 // than a thousand times. Here a page that decompresses to more or fewer bytes
-// than its header says is an error, and no more than that is allocated.
+// than its header gives is an error, and no more than that is allocated.
 type decompressor struct {
 	codec format.CompressionCodec
 	gzip  *gzip.Reader
 	input bytes.Reader
 }
 
-// zstdDecoders holds decoders that stop at the capacity of the output, as
-// a page's header gives it.
+// zstdDecoders contains decoders that stop at the capacity of their output,
+// which is the page size the header gives.
 var zstdDecoders = sync.Pool{New: func() any {
 	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecodeAllCapLimit(true),
 		zstd.WithDecoderMaxMemory(maxPageSize))

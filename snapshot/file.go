@@ -4,9 +4,10 @@
 // [Reader]), checking every row count against the footer.
 //
 // The package reads the footer with github.com/parquet-go/parquet-go, and
-// the pages itself: it decodes page headers with parquet-go's Thrift
-// decoder, decompresses with parquet-go's codecs and decodes plain and
-// dictionary-encoded values on its own, leaving the other encodings to
+// the pages itself. It decodes page headers with parquet-go's Thrift
+// decoder and decompresses with the codec libraries parquet-go uses. It
+// decodes levels, plain and dictionary-encoded values and RLE booleans on
+// its own, and leaves the DELTA encodings and BYTE_STREAM_SPLIT to
 // parquet-go. It adds the checks, the type classification and the
 // conversion to typed buffers.
 package snapshot

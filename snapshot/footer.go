@@ -166,5 +166,5 @@ func (w *footerWalker) skip(t byte, depth int) error {
 			}
 		}
 	}
-	return fmt.Errorf("the footer is invalid: it holds a value of the unknown type %d", t)
+	return fmt.Errorf("the footer is invalid: it contains a value of unknown type %d", t)
 }

@@ -73,12 +73,12 @@ func TestHostileFilesStayBounded(t *testing.T) {
 	}
 }
 
-// TestEdgeFiles reads valid files that the page reader once rejected. In
-// two, arrow-go v18.9.0 wrote a row group of 0 rows for an empty record
-// batch (batches of 3, 0 and 2 rows; and one empty batch alone). In six,
-// one per encoding, a page of 10 nulls has an empty values section. An
-// ALP-encoded column, which arrow-go writes on request, is rejected before
-// any row with the encoding's number.
+// TestEdgeFiles reads valid files that the page reader once rejected.
+// arrow-go v18.9.0 wrote a row group of 0 rows for an empty record batch
+// in two of them: batches of 3, 0 and 2 rows, and one empty batch alone.
+// Six others, one per encoding, have a page of 10 nulls with an empty
+// values section. An ALP column, which arrow-go writes on request, must be
+// rejected before any row, with the encoding's number.
 func TestEdgeFiles(t *testing.T) {
 	for _, name := range []string{"arrow-empty-record-between.parquet", "arrow-empty-record-only.parquet"} {
 		rows, err := readColumns(filepath.Join("testdata", "edge", name))

@@ -12,12 +12,12 @@ import (
 // decoders expand every run to the length its header gives, so a page of a
 // few hundred bytes whose header claims a run of two billion values took
 // gigabytes, or ended the process. Here decoding stops at the number of
-// values the page holds, and a run may claim more without costing more.
+// values the page contains, and a run may claim more without costing more.
 
 // errHybridEnd reports hybrid-encoded data that ends before the values do.
 var errHybridEnd = errors.New("the run-length encoded data ends before its last value")
 
-// bitsOfByte holds, for each byte, its eight bits as eight bytes of 0 or 1,
+// bitsOfByte contains, for each byte, its eight bits as eight bytes of 0 or 1,
 // the lowest bit first: the levels of eight rows of a bit-packed run.
 var bitsOfByte = func() (t [256]uint64) {
 	for b := range t {
@@ -30,7 +30,7 @@ var bitsOfByte = func() (t [256]uint64) {
 
 // decodeHybrid appends n values of width bits (0 to 32) decoded from src to
 // dst[:0] and returns them. Runs past the n-th value are ignored, and so
-// is anything after the run that holds it.
+// is anything after the run that contains it.
 func decodeHybrid[T uint8 | int32](dst []T, src []byte, width uint, n int) ([]T, error) {
 	if width > 32 {
 		return nil, fmt.Errorf("the bit width %d is above 32", width)
@@ -107,7 +107,7 @@ func decodeHybrid[T uint8 | int32](dst []T, src []byte, width uint, n int) ([]T,
 }
 
 // unpackBits appends the first count bits of run to dst, whose capacity
-// holds them, as values of 0 or 1, eight at a time.
+// has room for them, as values of 0 or 1, eight at a time.
 func unpackBits(dst []uint8, run []byte, count int) []uint8 {
 	start := len(dst)
 	full := count / 8

@@ -31,14 +31,13 @@ type chunkPages struct {
 
 // page is one page of a chunk. data is the page's uncompressed bytes: for
 // a dictionary page or a data page v1 the whole page, for a data page v2
-// its values section (levels holds the levels section). buf is the buffer
-// data lies in, which the cursor hands back with chunkPages.release once no
-// batch points into it.
+// its values section (levels contains the levels section). data is a page
+// buffer, which the cursor hands back with chunkPages.release once no batch
+// points into it.
 type page struct {
 	header *format.PageHeader // valid until the next call of next
 	data   []byte
 	levels []byte
-	buf    []byte
 }
 
 // Page headers are read ahead in blocks of firstHeaderRead bytes. The
@@ -153,8 +152,8 @@ func (cp *chunkPages) readHeader() (int, error) {
 	}
 }
 
-// checkHeader rejects negative sizes and counts, which would otherwise make
-// the decoding fail in confusing ways, and data pages without their header.
+// checkHeader rejects sizes and counts out of range, which would otherwise
+// make the decoding fail in confusing ways, and pages without their header.
 func checkHeader(h *format.PageHeader) error {
 	reject := func(field string, value int32) error {
 		return fmt.Errorf("%s is %d", field, value)
@@ -255,6 +254,6 @@ func (cp *chunkPages) readPage(start int64, size int) (page, error) {
 			return p, err
 		}
 	}
-	p.data, p.buf = buf, buf
+	p.data = buf
 	return p, nil
 }

@@ -225,15 +225,7 @@ func TestSyncWorkflowAuthFailure(t *testing.T) {
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "s1"})
 	env.ExecuteWorkflow(SyncWorkflowName, SyncInput{SyncID: "s1", Snapshot: "snap",
 		BatchSize: 5, Parallelism: 1})
-	err := env.GetWorkflowError()
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != "SyncFailed" {
-		t.Fatalf("error = %v, want a SyncFailed application error", err)
-	}
-	var sum Summary
-	if err := appErr.Details(&sum); err != nil {
-		t.Fatal(err)
-	}
+	sum := failedSummary(t, env)
 	if sum.Status != StatusFailed || sum.Error != "batch stopped: API key invalid" ||
 		sum.Accepted != 5 || sum.Unsent != 5 {
 		t.Fatalf("summary = %+v", sum)
@@ -246,9 +238,25 @@ func TestSyncWorkflowAuthFailure(t *testing.T) {
 	}
 }
 
+// failedSummary returns the summary that a run which failed carries in its
+// SyncFailed error.
+func failedSummary(t *testing.T, env *testsuite.TestWorkflowEnvironment) Summary {
+	t.Helper()
+	err := env.GetWorkflowError()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != "SyncFailed" {
+		t.Fatalf("error = %v, want a SyncFailed application error", err)
+	}
+	var sum Summary
+	if err := appErr.Details(&sum); err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
 // TestSyncWorkflowKeyCheckTimeout times out every attempt of the key check
-// and checks that the run fails with a message that says what happened,
-// without planning.
+// and checks that the run fails, without planning, with a message that
+// names the environment and what to check.
 func TestSyncWorkflowKeyCheckTimeout(t *testing.T) {
 	env := newEnv(t)
 	a := &activities.Activities{}
@@ -269,15 +277,7 @@ func TestSyncWorkflowKeyCheckTimeout(t *testing.T) {
 	env.ExecuteWorkflow(SyncWorkflowName, SyncInput{SyncID: "s1", Snapshot: "snap",
 		Environment: "production"})
 
-	err := env.GetWorkflowError()
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != "SyncFailed" {
-		t.Fatalf("error = %v, want a SyncFailed application error", err)
-	}
-	var sum Summary
-	if err := appErr.Details(&sum); err != nil {
-		t.Fatal(err)
-	}
+	sum := failedSummary(t, env)
 	want := `checking the API key of Sprig environment "production" did not finish within 1m0s` +
 		` in 5 attempts: the worker running it stopped or is overloaded; check the worker's logs` +
 		` and start the run again`
