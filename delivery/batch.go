@@ -200,6 +200,7 @@ func Send(ctx context.Context, s Sender, opts Options) (Result, error) {
 	r := &run{opts: opts, sender: s, log: log, cp: cp, settled: settled,
 		pending: slices.Clone(settled),
 		gate:    newGate(opts.Rate, opts.InitialBackoff, opts.MaxBackoff)}
+	defer r.gate.close()
 	r.advance()
 	runErr := r.send(ctx)
 	closeErr := log.Close()

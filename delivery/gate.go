@@ -2,11 +2,11 @@ package delivery
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"golang.org/x/time/rate"
 )
 
 // gate decides when the senders of one batch may send their next request.
@@ -14,11 +14,17 @@ import (
 // While Sprig is unreachable it lets one probe request through at a time,
 // with exponential backoff between probes, so an outage costs one attempt
 // per backoff step instead of one per sender.
+//
+// A pacer goroutine hands out turns at tick boundaries. Every gate in the
+// process uses the same boundaries, so the batches that one worker sends
+// side by side start their requests at the same moments.
 type gate struct {
-	full    rate.Limit
-	limiter *rate.Limiter
+	full  float64       // the batch's rate, requests per second
+	turns chan struct{} // the pacer sends one value per request
+	stop  context.CancelFunc
 
 	mu      sync.Mutex
+	limit   float64       // the current rate: full, or less after a 429
 	until   time.Time     // no request starts before this time
 	down    bool          // the last request found Sprig unreachable
 	probing bool          // a probe request is in flight while down
@@ -30,11 +36,76 @@ func newGate(perSecond float64, initial, max time.Duration) *gate {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval, bo.MaxElapsedTime = initial, max, 0
 	bo.Reset()
-	// A burst of 1 means a full bucket never sends a burst above the rate,
-	// at the start of a batch or after a pause.
-	return &gate{full: rate.Limit(perSecond), limiter: rate.NewLimiter(rate.Limit(perSecond), 1),
+	ctx, stop := context.WithCancel(context.Background())
+	g := &gate{full: perSecond, limit: perSecond, turns: make(chan struct{}), stop: stop,
 		changed: make(chan struct{}), outage: bo}
+	go g.pace(ctx)
+	return g
 }
+
+// tick is the spacing of the boundaries at which the pacer hands out
+// turns. Waking the worker from idle costs more CPU time than the request
+// it sends, so requests that start together share one wake-up. At 1,000
+// requests per second, five requests every 5 ms instead of one every
+// millisecond cut the worker's CPU time from about 190 to 110 ms per
+// 1,000 requests (docs/benchmarks.md). Five requests at once stay well
+// inside a limit stated per second.
+const tick = 5 * time.Millisecond
+
+// pace hands out turns until ctx ends. A turn goes to a waiting sender.
+// While every sender is busy the pacer waits, and the credit's cap keeps it
+// from saving up a burst.
+func (g *gate) pace(ctx context.Context) {
+	c := credit{last: boundary(time.Now())}
+	for {
+		g.mu.Lock()
+		perTick := g.limit * tick.Seconds()
+		g.mu.Unlock()
+		now := time.Now()
+		due := c.due(boundary(now), perTick)
+		if err := sleep(ctx, time.Duration(due*int64(tick)-now.UnixNano())); err != nil {
+			return
+		}
+		for range c.earn(max(boundary(time.Now()), due), perTick) {
+			select {
+			case g.turns <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// boundary is the number of the last tick boundary at or before t, counted
+// from the Unix epoch.
+func boundary(t time.Time) int64 { return t.UnixNano() / int64(tick) }
+
+// credit counts the turns a pacer has earned and not yet handed out, whole
+// and in part, at perTick turns per tick.
+type credit struct {
+	turns float64
+	last  int64 // the boundary up to which turns are counted
+}
+
+// due returns the first boundary after now at which a whole turn is earned.
+func (c *credit) due(now int64, perTick float64) int64 {
+	return max(now+1, c.last+max(1, int64(math.Ceil((1-c.turns)/perTick))))
+}
+
+// earn counts the turns earned up to boundary b and returns the whole ones,
+// to hand out now. The cap is one tick's worth plus the part of a turn
+// carried over. A pacer that waited for busy senders, or woke late, so
+// hands out no burst, and one that kept up loses nothing.
+func (c *credit) earn(b int64, perTick float64) int {
+	c.turns = min(c.turns+perTick*float64(b-c.last), perTick+1)
+	c.last = b
+	n := int(c.turns)
+	c.turns -= float64(n)
+	return n
+}
+
+// close stops the pacer.
+func (g *gate) close() { g.stop() }
 
 // wait blocks until the caller may send a request: after any pause, after
 // the probe in flight while Sprig is unreachable, and at the pacer's rate.
@@ -63,13 +134,12 @@ func (g *gate) wait(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := g.limiter.Wait(ctx); err != nil {
-			if cause := context.Cause(ctx); cause != nil {
-				return cause
-			}
-			return err
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-g.turns:
+			return nil
 		}
-		return nil
 	}
 }
 
@@ -103,19 +173,16 @@ func (g *gate) rateLimited(d time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.pauseLocked(d)
-	g.limiter.SetLimit(max(g.limiter.Limit()/2, 1))
+	g.limit = max(g.limit/2, 1)
 }
 
 // accepted gives back a hundredth of the full rate after a 429 slowed the
 // pace, so the pace settles just under a limit that Sprig enforces below
 // the configured rate.
 func (g *gate) accepted() {
-	if g.limiter.Limit() >= g.full {
-		return
-	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.limiter.SetLimit(min(g.full, g.limiter.Limit()+g.full/100))
+	g.limit = min(g.full, g.limit+g.full/100)
 }
 
 func (g *gate) pauseLocked(d time.Duration) {
