@@ -48,8 +48,11 @@ func newGate(perSecond float64, initial, max time.Duration) *gate {
 // it sends, so requests that start together share one wake-up. At 1,000
 // requests per second, five requests every 5 ms instead of one every
 // millisecond cut the worker's CPU time from about 190 to 110 ms per
-// 1,000 requests (docs/benchmarks.md). Five requests at once stay well
-// inside a limit stated per second.
+// 1,000 requests (docs/benchmarks.md).
+//
+// NOTE: Sprig states its limit per second and not how many requests it
+// takes at once. A limiter that took fewer than five would answer some
+// with 429, and the gate would then slow down: slower, but no user lost.
 const tick = 5 * time.Millisecond
 
 // pace hands out turns until ctx ends. A turn goes to a waiting sender.
