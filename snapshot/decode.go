@@ -559,33 +559,111 @@ func (c *cursor) rleBooleans(data []byte, n int) error {
 	return nil
 }
 
-// checkDeltaCount checks the value count in the header of DELTA_BINARY_PACKED
-// data, which also starts DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY data,
-// before parquet-go allocates for it: at most n, the page's non-null values.
-//
-// NOTE: DELTA_BYTE_ARRAY data contains a second such header, for the lengths of
-// the suffixes. It is not checked, so a corrupt count there can still make
-// parquet-go allocate for it.
+// checkDeltaCount checks the value counts of DELTA_BINARY_PACKED,
+// DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY data before parquet-go
+// allocates for them: at most n, the page's non-null values. All three
+// start with a DELTA_BINARY_PACKED header. DELTA_BYTE_ARRAY data has a
+// second one after the prefix lengths, for the lengths of the suffixes.
 func checkDeltaCount(enc format.Encoding, data []byte, n int) error {
 	if enc != format.DeltaBinaryPacked && enc != format.DeltaLengthByteArray &&
 		enc != format.DeltaByteArray {
 		return nil
 	}
-	// The header: values per block, mini-blocks per block, value count.
-	pos := 0
-	var count uint64
-	for range 3 {
-		v, k := binary.Uvarint(data[pos:])
-		if k <= 0 {
-			return fmt.Errorf("the %s header is corrupt", enc)
-		}
-		pos += k
-		count = v
+	h, err := readDeltaHeader(data)
+	if err != nil {
+		return fmt.Errorf("the %s header is corrupt", enc)
 	}
-	if count > uint64(n) {
-		return fmt.Errorf("the %s header gives %d values for a page of %d", enc, count, n)
+	if h.count > uint64(n) {
+		return fmt.Errorf("the %s header gives %d values for a page of %d", enc, h.count, n)
+	}
+	if enc != format.DeltaByteArray {
+		return nil
+	}
+	end, ok := h.end(data)
+	if !ok {
+		return nil // parquet-go fails on the prefix lengths before it reads on
+	}
+	suffixes, err := readDeltaHeader(data[end:])
+	if err != nil {
+		return fmt.Errorf("the %s header of the suffix lengths is corrupt", enc)
+	}
+	if suffixes.count > uint64(n) {
+		return fmt.Errorf("the %s header of the suffix lengths gives %d values for a page of %d",
+			enc, suffixes.count, n)
 	}
 	return nil
+}
+
+// maxDeltaBlockSize is the maximum of values per block that parquet-go's
+// DELTA_BINARY_PACKED decoder accepts.
+const maxDeltaBlockSize = 65536
+
+// deltaHeader is the header of DELTA_BINARY_PACKED data.
+type deltaHeader struct {
+	blockSize, miniBlocks, count uint64
+	size                         int // the header's length in bytes
+}
+
+// readDeltaHeader reads the header at the start of data: values per block,
+// mini-blocks per block, value count and first value.
+func readDeltaHeader(data []byte) (deltaHeader, error) {
+	var h deltaHeader
+	for _, field := range []*uint64{&h.blockSize, &h.miniBlocks, &h.count} {
+		v, k := binary.Uvarint(data[h.size:])
+		if k <= 0 {
+			return h, errors.New("corrupt varint")
+		}
+		*field = v
+		h.size += k
+	}
+	_, k := binary.Varint(data[h.size:])
+	if k <= 0 {
+		return h, errors.New("corrupt varint")
+	}
+	h.size += k
+	return h, nil
+}
+
+// end returns the length of the DELTA_BINARY_PACKED data that starts with
+// h. It skips the blocks as parquet-go reads them, until the count is
+// reached. Each block has a minimum delta and one bit width per
+// mini-block, then each mini-block's values at that width. It returns
+// false when parquet-go would reject the header or the data ends first.
+func (h deltaHeader) end(data []byte) (int, bool) {
+	if h.miniBlocks == 0 || h.blockSize == 0 || h.blockSize%128 != 0 ||
+		h.blockSize > maxDeltaBlockSize || (h.blockSize/h.miniBlocks)%32 != 0 {
+		return 0, false
+	}
+	perMiniBlock := h.blockSize / h.miniBlocks
+	pos := h.size
+	left := h.count
+	if left > 0 {
+		left-- // the first value is in the header
+	}
+	for left > 0 {
+		_, k := binary.Varint(data[pos:])
+		if k <= 0 {
+			return 0, false
+		}
+		pos += k
+		if uint64(len(data)-pos) < h.miniBlocks {
+			return 0, false
+		}
+		widths := data[pos : pos+int(h.miniBlocks)]
+		pos += len(widths)
+		for _, w := range widths {
+			size := perMiniBlock * uint64(w) / 8
+			if size > uint64(len(data)-pos) {
+				return 0, false
+			}
+			pos += int(size)
+			left -= min(left, perMiniBlock)
+			if left == 0 {
+				break
+			}
+		}
+	}
+	return pos, true
 }
 
 // recode decodes data with decode and encodes the values with encode.
