@@ -229,6 +229,10 @@ type BatchInput struct {
 	// Rate is this batch's share of the run's rate limit, in requests per
 	// second.
 	Rate float64 `json:"rate"`
+	// Slot and Slots place the batch among the batches in flight, so that
+	// their requests together stay evenly spread (delivery.Options).
+	Slot  int `json:"slot,omitempty"`
+	Slots int `json:"slots,omitempty"`
 }
 
 // UpsertBatch sends one batch of the changeset. It records its checkpoint
@@ -247,7 +251,7 @@ func (a *Activities) UpsertBatch(ctx context.Context, in BatchInput) (delivery.R
 	}
 	res, err := delivery.Send(ctx, c, delivery.Options{
 		Store: a.Store, SyncID: in.SyncID, RunID: in.RunID, Batch: in.Batch,
-		Start: in.Start, End: in.End, Rate: in.Rate, Resume: resume,
+		Start: in.Start, End: in.End, Rate: in.Rate, Slot: in.Slot, Slots: in.Slots, Resume: resume,
 		OnCheckpoint: func(cp delivery.Checkpoint) { activity.RecordHeartbeat(ctx, cp) },
 	})
 	if errors.Is(err, delivery.ErrAuth) {

@@ -74,6 +74,11 @@ type Options struct {
 
 	// Rate is the most requests per second this batch sends. Default 10.
 	Rate float64
+	// Slot and Slots place the batch among the batches that send side by
+	// side, Slot from 0 to Slots-1. Batches in different slots take their
+	// turns at different moments, so that their requests together stay
+	// evenly spread. Default: one slot.
+	Slot, Slots int
 	// Concurrency is the most requests in flight. Default: enough to keep
 	// the rate with 250 ms responses, between 1 and 256.
 	Concurrency int
@@ -199,7 +204,7 @@ func Send(ctx context.Context, s Sender, opts Options) (Result, error) {
 
 	r := &run{opts: opts, sender: s, log: log, cp: cp, settled: settled,
 		pending: slices.Clone(settled),
-		gate:    newGate(opts.Rate, opts.InitialBackoff, opts.MaxBackoff)}
+		gate:    newGate(opts.Rate, opts.Slot, opts.Slots, opts.InitialBackoff, opts.MaxBackoff)}
 	defer r.gate.close()
 	r.advance()
 	runErr := r.send(ctx)
@@ -416,6 +421,7 @@ func (r *run) sendOne(ctx, stopCtx context.Context, j job) (settledJob, error) {
 		if err := r.gate.wait(stopCtx); err != nil {
 			return s, err
 		}
+		sent := time.Now()
 		err := r.sender.UpsertUser(ctx, j.change.Body)
 		s.requests++
 		class := sprig.Classify(err)
@@ -464,7 +470,7 @@ func (r *run) sendOne(ctx, stopCtx context.Context, j job) (settledJob, error) {
 		case sprig.RateLimited:
 			// Sprig's limit is per account: every sender of the batch waits,
 			// and the batch slows down until requests succeed again.
-			r.gate.rateLimited(delay)
+			r.gate.rateLimited(delay, sent)
 		case sprig.NetworkError:
 			// Every sender waits while Sprig is unreachable; the gate lets
 			// one probe through per backoff step.

@@ -1,7 +1,9 @@
 package delivery
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -13,23 +15,33 @@ type paced struct {
 	Largest int // the maximum of turns handed out at one boundary
 }
 
-// pacePromptly runs the pacer's arithmetic for the ticks after boundary 0,
-// as if every sleep ended exactly at the boundary it aimed at.
-func pacePromptly(perSecond float64, ticks int64) paced {
+// pacePromptly runs the pacer's arithmetic from boundary start to boundary
+// end, as if every sleep ended exactly at the boundary it aimed at. It
+// returns the turns handed out at each boundary, indexed from 0.
+func pacePromptly(perSecond, phase float64, start, end int64) []int {
 	perTick := perSecond * tick.Seconds()
-	var p paced
-	c := credit{}
-	for now := int64(0); ; {
+	turns := make([]int, end)
+	c := newCredit(start, perTick, phase)
+	for now := start; ; {
 		due := c.due(now, perTick)
-		if due > ticks {
-			return p
+		if due >= end {
+			return turns
 		}
-		n := c.earn(due, perTick)
+		turns[due] += c.earn(due, perTick)
 		now = due
-		p.Turns += n
-		p.Wakes++
-		p.Largest = max(p.Largest, n)
 	}
+}
+
+func summarize(turns []int) paced {
+	var p paced
+	for _, n := range turns {
+		if n > 0 {
+			p.Turns += n
+			p.Wakes++
+			p.Largest = max(p.Largest, n)
+		}
+	}
+	return p
 }
 
 func TestPacerKeepsTheRate(t *testing.T) {
@@ -41,9 +53,9 @@ func TestPacerKeepsTheRate(t *testing.T) {
 	}{
 		// Five turns per tick, handed out together.
 		{1000, second, paced{Turns: 1000, Wakes: 200, Largest: 5}},
-		// The four batches of a run at 1,000 requests per second: the
-		// carried parts of a turn add up to a second turn every fourth
-		// tick, so nothing is lost.
+		// One of four batches at 1,000 requests per second: the carried
+		// parts of a turn add up to a second turn every fourth tick, so
+		// nothing is lost.
 		{250, second, paced{Turns: 250, Wakes: 200, Largest: 2}},
 		{333, second, paced{Turns: 333, Wakes: 200, Largest: 2}},
 		{100_000, second, paced{Turns: 100_000, Wakes: 200, Largest: 500}},
@@ -54,9 +66,46 @@ func TestPacerKeepsTheRate(t *testing.T) {
 		{0.5, 10 * second, paced{Turns: 5, Wakes: 5, Largest: 1}},
 	}
 	for _, tt := range tests {
-		got := pacePromptly(tt.perSecond, tt.ticks)
+		got := summarize(pacePromptly(tt.perSecond, 0, 0, tt.ticks+1))
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%v per second over %d ticks (-want +got):\n%s", tt.perSecond, tt.ticks, diff)
+		}
+	}
+}
+
+// TestPacerSlotsSpreadTurns runs four batches at a quarter of a rate each,
+// in slots 0 to 3, started at different boundaries. Together they must hand
+// out the same turns at every boundary as one batch at the whole rate.
+func TestPacerSlotsSpreadTurns(t *testing.T) {
+	tests := []struct {
+		perSecond float64 // the whole rate
+		ticks     int64
+		want      []int // turns at each boundary, repeating from boundary 0
+	}{
+		{1000, 1000, []int{5}},
+		{100, 1000, []int{1, 0}},
+		// One request per second over four batches: one turn every 200
+		// boundaries, not four at once every 800.
+		{1, 4000, append([]int{1}, make([]int, 199)...)},
+	}
+	starts := []int64{0, 3, 1, 7} // where each slot's batch starts
+	for _, tt := range tests {
+		total := make([]int, tt.ticks)
+		for slot, start := range starts {
+			for b, n := range pacePromptly(tt.perSecond/4, float64(slot)/4, start, tt.ticks) {
+				total[b] += n
+			}
+		}
+		// Compare from boundary 800, when every slot has started and had
+		// time for its first turn.
+		if tt.ticks <= 800 {
+			t.Fatalf("%v per second: %d ticks leave nothing to compare", tt.perSecond, tt.ticks)
+		}
+		for b := int64(800); b < tt.ticks; b++ {
+			if want := tt.want[int(b)%len(tt.want)]; total[b] != want {
+				t.Errorf("%v per second: boundary %d has %d turns, want %d", tt.perSecond, b, total[b], want)
+				break
+			}
 		}
 	}
 }
@@ -68,17 +117,106 @@ func TestPacerSavesNoBurst(t *testing.T) {
 		carried   float64 // part of a turn carried over
 		ticks     int64   // ticks since the last boundary counted
 		want      int
+		wantLeft  float64 // part of a turn carried on
 	}{
-		{"on time", 1000, 0, 1, 5},
-		{"100 ticks late", 1000, 0, 100, 6},
-		{"late, with a part carried", 250, 0.75, 40, 2},
-		{"one tick, with a part carried", 250, 0.75, 1, 2},
-		{"slow rate, long sleep", 1, 0, 1000, 1},
+		{"on time", 1000, 0, 1, 5, 0},
+		{"100 ticks late", 1000, 0, 100, 6, 0},
+		{"late, with a part carried", 250, 0.75, 40, 2, 0.75},
+		{"one tick, with a part carried", 250, 0.75, 1, 2, 0},
+		{"slow rate, long sleep", 1, 0, 1000, 1, 0},
 	}
 	for _, tt := range tests {
 		c := credit{turns: tt.carried, last: 7}
 		if got := c.earn(7+tt.ticks, tt.perSecond*tick.Seconds()); got != tt.want {
 			t.Errorf("%s: earned %d turns, want %d", tt.name, got, tt.want)
+		}
+		if c.turns != tt.wantLeft {
+			t.Errorf("%s: %v of a turn left, want %v", tt.name, c.turns, tt.wantLeft)
+		}
+	}
+}
+
+// TestGateHalvesOncePer429 checks that the 429s of requests sent before the
+// rate was halved do not halve it again, and that the floor of one request
+// per second never raises a lower rate.
+func TestGateHalvesOncePer429(t *testing.T) {
+	tests := []struct {
+		name      string
+		perSecond float64
+		sentLater []bool // for each 429: was its request sent after the last halving?
+		want      float64
+	}{
+		{"one 429", 1000, []bool{true}, 500},
+		{"five 429s in flight together", 1000, []bool{true, false, false, false, false}, 500},
+		{"a second 429 after the halving", 1000, []bool{true, false, true}, 250},
+		{"floor of one request per second", 3, []bool{true, true, true}, 1},
+		{"a rate below the floor", 0.25, []bool{true, true}, 0.25},
+	}
+	for _, tt := range tests {
+		g := newGate(tt.perSecond, 0, 1, time.Millisecond, time.Millisecond)
+		before := time.Now()
+		for _, later := range tt.sentLater {
+			sent := before
+			if later {
+				time.Sleep(time.Millisecond) // after the last halving's time
+				sent = time.Now()
+			}
+			g.rateLimited(0, sent)
+		}
+		g.close()
+		g.mu.Lock()
+		got := g.limit
+		g.mu.Unlock()
+		if got != tt.want {
+			t.Errorf("%s: rate %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestGateWaitsOutPause checks that no sender gets a turn during a pause,
+// including the senders already waiting for one when the 429 came.
+func TestGateWaitsOutPause(t *testing.T) {
+	g := newGate(1000, 0, 1, time.Millisecond, time.Millisecond)
+	defer g.close()
+	ctx := context.Background()
+	const senders = 8
+	turns := make(chan time.Time, senders)
+	paused := make(chan time.Time)
+	for range senders {
+		go func() {
+			<-paused
+			if err := g.wait(ctx); err != nil {
+				t.Error(err)
+			}
+			turns <- time.Now()
+		}()
+	}
+	start := time.Now()
+	g.rateLimited(300*time.Millisecond, start)
+	close(paused)
+	for range senders {
+		if got := (<-turns).Sub(start); got < 300*time.Millisecond {
+			t.Errorf("a sender got its turn %s after a pause of 300ms began", got)
+		}
+	}
+}
+
+func TestGatePhaseOfSlot(t *testing.T) {
+	tests := []struct {
+		slot, slots int
+		want        float64
+	}{
+		{0, 0, 0},
+		{0, 1, 0},
+		{2, 4, 0.5},
+		{3, 4, 0.75},
+		{5, 4, 0.25},
+	}
+	for _, tt := range tests {
+		g := newGate(250, tt.slot, tt.slots, time.Millisecond, time.Millisecond)
+		g.close()
+		if g.phase != tt.want {
+			t.Errorf("slot %d of %d: phase %v, want %v", tt.slot, tt.slots, g.phase, tt.want)
 		}
 	}
 }

@@ -197,10 +197,17 @@ func TestSyncWorkflowCompletes(t *testing.T) {
 	slices.SortFunc(f.batches, func(a, b activities.BatchInput) int { return a.Batch - b.Batch })
 	var ranges []string
 	for _, b := range f.batches {
-		ranges = append(ranges, fmt.Sprintf("%s %d:[%d,%d)@%g", b.SyncID, b.Batch, b.Start, b.End, b.Rate))
+		ranges = append(ranges, fmt.Sprintf("%s %d:[%d,%d)@%g/%d", b.SyncID, b.Batch, b.Start, b.End, b.Rate, b.Slots))
+		if b.Slot < 0 || b.Slot >= b.Slots {
+			t.Errorf("batch %d has slot %d of %d", b.Batch, b.Slot, b.Slots)
+		}
 	}
-	wantRanges := []string{"s1/production 0:[0,3)@25", "s1/production 1:[3,6)@25",
-		"s1/production 2:[6,9)@25", "s1/production 3:[9,10)@25"}
+	// The first two batches start together, in the two slots.
+	if f.batches[0].Slot == f.batches[1].Slot {
+		t.Errorf("batches 0 and 1 share slot %d", f.batches[0].Slot)
+	}
+	wantRanges := []string{"s1/production 0:[0,3)@25/2", "s1/production 1:[3,6)@25/2",
+		"s1/production 2:[6,9)@25/2", "s1/production 3:[9,10)@25/2"}
 	if diff := cmp.Diff(wantRanges, ranges); diff != "" {
 		t.Fatalf("batches (-want +got):\n%s", diff)
 	}
@@ -367,5 +374,24 @@ func TestSyncWorkflowRunsAsChild(t *testing.T) {
 	if childID != "nightly" || sum.SyncID != "nightly" || sum.Accepted != 4 {
 		t.Fatalf("child id %q, summary %+v; want the run under id nightly with 4 accepted",
 			childID, sum)
+	}
+}
+
+func TestWindowFreeSlot(t *testing.T) {
+	tests := []struct {
+		used []int
+		want int
+	}{
+		{nil, 0},
+		{[]int{0}, 1},
+		{[]int{1, 0}, 2},
+		{[]int{0, 2}, 1},
+		{[]int{3, 1, 2}, 0},
+	}
+	for _, tt := range tests {
+		w := &window{slots: tt.used}
+		if got := w.freeSlot(); got != tt.want {
+			t.Errorf("slots in use %v: free slot %d, want %d", tt.used, got, tt.want)
+		}
 	}
 }

@@ -26,6 +26,7 @@ type window struct {
 	progress *Progress
 	sel      workflow.Selector
 	inFlight []int
+	slots    []int // slots[i] is the pacing slot of batch inFlight[i]
 	err      error
 }
 
@@ -62,7 +63,9 @@ func (w *window) run() error {
 func (w *window) start(batch int) {
 	layout := w.st.Layout
 	start, end := layout.Range(batch)
-	rate := w.in.RateLimit / float64(min(w.in.Parallelism, layout.Batches))
+	slots := min(w.in.Parallelism, layout.Batches)
+	rate := w.in.RateLimit / float64(slots)
+	slot := w.freeSlot()
 	expected := time.Duration(float64(end-start) / rate * float64(time.Second))
 	ctx := workflow.WithActivityOptions(w.ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 3*expected + 5*time.Minute,
@@ -78,14 +81,17 @@ func (w *window) start(batch int) {
 	f := workflow.ExecuteActivity(ctx, acts.UpsertBatch, activities.BatchInput{
 		SyncID: StateKey(w.in.SyncID, w.in.Environment), RunID: w.st.RunID,
 		Environment: w.in.Environment,
-		Batch:       batch, Start: start, End: end, Rate: rate,
+		Batch:       batch, Start: start, End: end, Rate: rate, Slot: slot, Slots: slots,
 	})
 	w.inFlight = append(w.inFlight, batch)
+	w.slots = append(w.slots, slot)
 	w.progress.InFlight = slices.Clone(w.inFlight)
 	w.sel.AddFuture(f, func(f workflow.Future) {
 		var res delivery.Result
 		err := f.Get(w.ctx, &res)
-		w.inFlight = slices.DeleteFunc(w.inFlight, func(b int) bool { return b == batch })
+		i := slices.Index(w.inFlight, batch)
+		w.inFlight = slices.Delete(w.inFlight, i, i+1)
+		w.slots = slices.Delete(w.slots, i, i+1)
 		w.progress.InFlight = slices.Clone(w.inFlight)
 		if err != nil {
 			if w.err == nil {
@@ -108,4 +114,13 @@ func (w *window) start(batch int) {
 			w.st.Totals.Batches, layout.Batches, w.st.Totals.Accepted, w.st.Totals.Rejected,
 			w.st.Totals.Retries.Total()))
 	})
+}
+
+// freeSlot returns the lowest pacing slot that no batch in flight uses.
+func (w *window) freeSlot() int {
+	slot := 0
+	for slices.Contains(w.slots, slot) {
+		slot++
+	}
+	return slot
 }
