@@ -173,7 +173,12 @@ func wait(ctx context.Context, conn connection, run client.WorkflowRun, syncID s
 		syncrun.Format(os.Stdout, sum)
 	}
 	if runErr != nil {
-		if !conn.asJSON {
+		ended := sum.Status == workflows.StatusCanceled || sum.Status == workflows.StatusTerminated
+		switch {
+		case conn.asJSON:
+		case ended:
+			fmt.Fprintf(os.Stderr, "starter: %v\n", runErr)
+		default:
 			fmt.Fprintf(os.Stderr, "starter: run failed: %v\n", runErr)
 		}
 		return 1

@@ -15,6 +15,11 @@ func Format(w io.Writer, s workflows.Summary) {
 	if s.Error != "" {
 		fmt.Fprintf(&b, "  error:     %s\n", s.Error)
 	}
+	if s.Status == workflows.StatusCanceled || s.Status == workflows.StatusTerminated {
+		// Such a run returned no counts.
+		io.WriteString(w, b.String())
+		return
+	}
 	fmt.Fprintf(&b, "  snapshot:  %s (%s, %s)\n", s.Snapshot, plural(s.Files, "file"),
 		plural(int(s.Rows), "row"))
 	fmt.Fprintf(&b, "  diff:      %d added, %d changed, %d unchanged, %d removed, "+

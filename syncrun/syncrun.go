@@ -48,12 +48,28 @@ func Start(ctx context.Context, c client.Client, taskQueue string, in workflows.
 }
 
 // Wait waits for a run to end and returns its summary. A failed run
-// returns its summary too (as far as the run got), with the error.
+// returns its summary too (as far as the run got), with the error. A run
+// canceled or terminated in Temporal has no summary, so it returns only
+// the ids, the status and what the next run does, with the error.
 func Wait(ctx context.Context, run client.WorkflowRun) (workflows.Summary, error) {
 	var sum workflows.Summary
 	err := run.Get(ctx, &sum)
 	if err == nil {
 		return sum, nil
+	}
+	var canceled *temporal.CanceledError
+	var terminated *temporal.TerminatedError
+	switch {
+	case errors.As(err, &canceled):
+		sum.Status = workflows.StatusCanceled
+	case errors.As(err, &terminated):
+		sum.Status = workflows.StatusTerminated
+	}
+	if sum.Status != "" {
+		sum.SyncID, sum.RunID = run.GetID(), run.GetRunID()
+		sum.Error = fmt.Sprintf("the run was %s before it finished. The next run of the sync "+
+			"adds the users Sprig accepted to the baseline and sends the rest", sum.Status)
+		return sum, fmt.Errorf("run %s of sync %q was %s", sum.RunID, sum.SyncID, sum.Status)
 	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == "SyncFailed" && appErr.HasDetails() {

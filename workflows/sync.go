@@ -34,6 +34,11 @@ const (
 	StatusCompleted               = "completed"
 	StatusCompletedWithRejections = "completed_with_rejections"
 	StatusFailed                  = "failed"
+	// StatusCanceled and StatusTerminated are set by syncrun.Wait for a run
+	// that was canceled or terminated in Temporal and so returned no
+	// summary.
+	StatusCanceled   = "canceled"
+	StatusTerminated = "terminated"
 )
 
 // Summary is the result of a run. It has counts, ids and Sprig's error
