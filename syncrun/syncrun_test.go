@@ -27,41 +27,30 @@ func (r endedRun) GetWithOptions(context.Context, any, client.WorkflowRunGetOpti
 
 func TestWaitCanceledOrTerminated(t *testing.T) {
 	tests := []struct {
-		name    string
-		err     error
-		want    workflows.Summary
-		wantErr string
-		output  string
+		status string
+		err    error
 	}{
-		{"canceled", temporal.NewCanceledError(),
-			workflows.Summary{SyncID: "nightly", RunID: "r-2", Status: workflows.StatusCanceled,
-				Error: "the run was canceled before it finished. The next run of the sync adds " +
-					"the users Sprig accepted to the baseline and sends the rest"},
-			`run r-2 of sync "nightly" was canceled`,
-			"Sync nightly, run r-2: canceled\n" +
-				"  error:     the run was canceled before it finished. The next run of the sync adds " +
-				"the users Sprig accepted to the baseline and sends the rest\n"},
-		{"terminated", &temporal.TerminatedError{},
-			workflows.Summary{SyncID: "nightly", RunID: "r-2", Status: workflows.StatusTerminated,
-				Error: "the run was terminated before it finished. The next run of the sync adds " +
-					"the users Sprig accepted to the baseline and sends the rest"},
-			`run r-2 of sync "nightly" was terminated`,
-			"Sync nightly, run r-2: terminated\n" +
-				"  error:     the run was terminated before it finished. The next run of the sync adds " +
-				"the users Sprig accepted to the baseline and sends the rest\n"},
+		{workflows.StatusCanceled, temporal.NewCanceledError()},
+		{workflows.StatusTerminated, &temporal.TerminatedError{}},
 	}
 	for _, tt := range tests {
+		reason := "the run was " + tt.status + " before it finished. The next run of the sync " +
+			"adds the users Sprig accepted to the baseline and sends the rest"
+		want := workflows.Summary{SyncID: "nightly", RunID: "r-2", Status: tt.status, Error: reason}
+		wantErr := `run r-2 of sync "nightly" was ` + tt.status
+		wantOutput := "Sync nightly, run r-2: " + tt.status + "\n  error:     " + reason + "\n"
+
 		sum, err := Wait(context.Background(), endedRun{tt.err})
-		if diff := cmp.Diff(tt.want, sum); diff != "" {
-			t.Errorf("%s: summary (-want +got):\n%s", tt.name, diff)
+		if diff := cmp.Diff(want, sum); diff != "" {
+			t.Errorf("%s: summary (-want +got):\n%s", tt.status, diff)
 		}
-		if err == nil || err.Error() != tt.wantErr {
-			t.Errorf("%s: error %v, want %q", tt.name, err, tt.wantErr)
+		if err == nil || err.Error() != wantErr {
+			t.Errorf("%s: error %v, want %q", tt.status, err, wantErr)
 		}
 		var b strings.Builder
 		Format(&b, sum)
-		if diff := cmp.Diff(tt.output, b.String()); diff != "" {
-			t.Errorf("%s: output (-want +got):\n%s", tt.name, diff)
+		if diff := cmp.Diff(wantOutput, b.String()); diff != "" {
+			t.Errorf("%s: output (-want +got):\n%s", tt.status, diff)
 		}
 	}
 }
