@@ -95,7 +95,8 @@ type Options struct {
 	CheckpointEvery time.Duration
 
 	// Resume is the last checkpoint of an earlier attempt, whose counters
-	// the batch continues; the zero value starts them at zero.
+	// the batch continues; the zero value starts them at zero. Requests
+	// starts at least at the number of outcomes in the log.
 	Resume Checkpoint
 	// OnCheckpoint receives each durable checkpoint, for example to
 	// record it as an activity heartbeat.
@@ -186,17 +187,23 @@ func Send(ctx context.Context, s Sender, opts Options) (Result, error) {
 	cp.Next = opts.Start
 	name := state.BatchOutcomesName(opts.SyncID, opts.RunID, opts.Batch)
 	settled := make([]bool, opts.End-opts.Start)
+	var logged int64
 	size, err := state.ReadOutcomes(opts.Store, name, -1, func(o *state.Outcome) error {
 		if o.Index < opts.Start || o.Index >= opts.End {
 			return fmt.Errorf("outcome log %q has index %d outside the batch [%d, %d)",
 				name, o.Index, opts.Start, opts.End)
 		}
 		settled[o.Index-opts.Start] = true
+		logged++
 		return nil
 	})
 	if err != nil {
 		return Result{}, err
 	}
+	// Each logged outcome took a request. The checkpoint can be older than
+	// the log, since Temporal sends heartbeat details only every few
+	// seconds, so its count is raised to at least that.
+	cp.Requests = max(cp.Requests, logged)
 	log, err := state.NewOutcomeLog(opts.Store, name, size)
 	if err != nil {
 		return Result{}, err

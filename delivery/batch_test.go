@@ -131,48 +131,59 @@ func TestSendStopsOnAuthFailure(t *testing.T) {
 	}
 }
 
+// TestSendResumesFromCheckpoint stops a batch mid-way and resumes it,
+// from its last checkpoint or from one that lost its counters, as a
+// checkpoint does when Temporal had not yet sent the last heartbeat.
 func TestSendResumesFromCheckpoint(t *testing.T) {
 	const n = 300
-	store, srv, c := setup(t, n, standin.Options{})
-	opts := fastOptions(store, 0, n)
-	opts.Rate = 1000
-	ctx, cancel := context.WithCancel(context.Background())
-	var last Checkpoint
-	opts.OnCheckpoint = func(cp Checkpoint) {
-		last = cp
-		if cp.Next >= 100 {
-			cancel() // the worker dies mid-batch
+	for _, stale := range []bool{false, true} {
+		store, srv, c := setup(t, n, standin.Options{})
+		opts := fastOptions(store, 0, n)
+		opts.Rate = 1000
+		ctx, cancel := context.WithCancel(context.Background())
+		var last Checkpoint
+		opts.OnCheckpoint = func(cp Checkpoint) {
+			last = cp
+			if cp.Next >= 100 {
+				cancel() // the worker dies mid-batch
+			}
 		}
-	}
-	if _, err := Send(ctx, c, opts); !errors.Is(err, context.Canceled) {
-		t.Fatalf("first attempt error = %v, want context.Canceled", err)
-	}
-	if last.Next < 100 || last.Next >= n {
-		t.Fatalf("checkpoint = %+v, want Next in [100, %d)", last, n)
-	}
-	sentBefore := srv.Stats().UpsertsAccepted
+		if _, err := Send(ctx, c, opts); !errors.Is(err, context.Canceled) {
+			t.Fatalf("first attempt error = %v, want context.Canceled", err)
+		}
+		if last.Next < 100 || last.Next >= n {
+			t.Fatalf("checkpoint = %+v, want Next in [100, %d)", last, n)
+		}
+		sentBefore := srv.Stats().UpsertsAccepted
 
-	opts = fastOptions(store, 0, n)
-	opts.Resume = last
-	res, err := Send(context.Background(), c, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Accepted != n || res.Attempts != 2 {
-		t.Fatalf("result = %+v, want %d accepted in 2 attempts", res, n)
-	}
-	st := srv.Stats()
-	if st.DistinctUpsertsAccepted != n {
-		t.Fatalf("stand-in accepted %d distinct users, want %d", st.DistinctUpsertsAccepted, n)
-	}
-	// Users sent twice are those after the checkpoint that the first
-	// attempt had already sent.
-	repeats := st.UpsertsAccepted - st.DistinctUpsertsAccepted
-	if bound := sentBefore - int64(last.Next); repeats > bound {
-		t.Fatalf("%d users sent twice, more than the %d sent after the checkpoint", repeats, bound)
-	}
-	if len(srv.Users("production")) != n {
-		t.Fatalf("stand-in has %d users, want %d", len(srv.Users("production")), n)
+		opts = fastOptions(store, 0, n)
+		opts.Resume = last
+		if stale {
+			opts.Resume = Checkpoint{Attempts: 1}
+		}
+		res, err := Send(context.Background(), c, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every user was sent once and recorded, so the logged outcomes
+		// make up for a checkpoint that lost its count of requests.
+		if res.Accepted != n || res.Attempts != 2 || res.Requests != n {
+			t.Fatalf("stale %v: result = %+v, want %d accepted in %d requests and 2 attempts",
+				stale, res, n, n)
+		}
+		st := srv.Stats()
+		if st.DistinctUpsertsAccepted != n {
+			t.Fatalf("stand-in accepted %d distinct users, want %d", st.DistinctUpsertsAccepted, n)
+		}
+		// Users sent twice are those after the checkpoint that the first
+		// attempt had already sent.
+		repeats := st.UpsertsAccepted - st.DistinctUpsertsAccepted
+		if bound := sentBefore - int64(last.Next); repeats > bound {
+			t.Fatalf("%d users sent twice, more than the %d sent after the checkpoint", repeats, bound)
+		}
+		if len(srv.Users("production")) != n {
+			t.Fatalf("stand-in has %d users, want %d", len(srv.Users("production")), n)
+		}
 	}
 }
 
@@ -273,12 +284,16 @@ func TestSendBatchInTheMiddle(t *testing.T) {
 	}
 
 	// A second run of the same batch finds every user settled and sends
-	// nothing.
+	// nothing. Its count of requests is the 30 of the outcome log.
+	sentBefore := srv.Stats().UpsertsAccepted
 	res, err = Send(context.Background(), c, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Accepted != 30 || res.Requests != 0 {
-		t.Fatalf("second run = %+v, want 30 accepted with no requests", res)
+	if res.Accepted != 30 || res.Requests != 30 {
+		t.Fatalf("second run = %+v, want 30 accepted and 30 requests", res)
+	}
+	if sent := srv.Stats().UpsertsAccepted - sentBefore; sent != 0 {
+		t.Fatalf("second run sent %d requests, want none", sent)
 	}
 }
