@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -60,6 +61,16 @@ type Activities struct {
 	// baseline is advanced but the run is not closed. It is a fault
 	// injection hook: tests make it block, then kill the worker there.
 	Pause func(ctx context.Context, point string)
+
+	// accounts has one *delivery.Account per environment name, shared by
+	// the batches this worker sends to it.
+	accounts sync.Map
+}
+
+// account returns the delivery state shared by the batches sent to env.
+func (a *Activities) account(env string) *delivery.Account {
+	acct, _ := a.accounts.LoadOrStore(env, &delivery.Account{})
+	return acct.(*delivery.Account)
 }
 
 func (a *Activities) pause(ctx context.Context, point string) {
@@ -251,7 +262,8 @@ func (a *Activities) UpsertBatch(ctx context.Context, in BatchInput) (delivery.R
 	}
 	res, err := delivery.Send(ctx, c, delivery.Options{
 		Store: a.Store, SyncID: in.SyncID, RunID: in.RunID, Batch: in.Batch,
-		Start: in.Start, End: in.End, Rate: in.Rate, Slot: in.Slot, Slots: in.Slots, Resume: resume,
+		Start: in.Start, End: in.End, Rate: in.Rate, Slot: in.Slot, Slots: in.Slots,
+		Account: a.account(in.Environment), Resume: resume,
 		OnCheckpoint: func(cp delivery.Checkpoint) { activity.RecordHeartbeat(ctx, cp) },
 	})
 	if errors.Is(err, delivery.ErrAuth) {

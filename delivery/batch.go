@@ -79,6 +79,10 @@ type Options struct {
 	// turns at different moments, so that their requests together stay
 	// evenly spread. Default: one slot.
 	Slot, Slots int
+	// Account is shared by the batches that send with the same API key in
+	// this process, so that a 429 to one pauses them all. Default: a new
+	// Account for this batch alone.
+	Account *Account
 	// Concurrency is the most requests in flight. Default: enough to keep
 	// the rate with 250 ms responses, between 1 and 256.
 	Concurrency int
@@ -121,6 +125,9 @@ func (o *Options) defaults() {
 	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = time.Second
+	}
+	if o.Account == nil {
+		o.Account = &Account{}
 	}
 }
 
@@ -211,7 +218,8 @@ func Send(ctx context.Context, s Sender, opts Options) (Result, error) {
 
 	r := &run{opts: opts, sender: s, log: log, cp: cp, settled: settled,
 		pending: slices.Clone(settled),
-		gate:    newGate(opts.Rate, opts.Slot, opts.Slots, opts.InitialBackoff, opts.MaxBackoff)}
+		gate: newGate(opts.Rate, opts.Slot, opts.Slots, opts.Account,
+			opts.InitialBackoff, opts.MaxBackoff)}
 	defer r.gate.close()
 	r.advance()
 	runErr := r.send(ctx)
@@ -437,7 +445,7 @@ func (r *run) sendOne(ctx, stopCtx context.Context, j job) (settledJob, error) {
 		}
 		switch class {
 		case sprig.Accepted:
-			r.gate.accepted()
+			r.opts.Account.accepted()
 			s.outcome = state.Outcome{Index: j.index, Result: state.Accepted,
 				Key: j.change.Key, Fingerprint: j.change.Fingerprint}
 			return s, nil
@@ -477,7 +485,7 @@ func (r *run) sendOne(ctx, stopCtx context.Context, j job) (settledJob, error) {
 		case sprig.RateLimited:
 			// Sprig's limit is per account: every sender of the batch waits,
 			// and the batch slows down until requests succeed again.
-			r.gate.rateLimited(delay, sent)
+			r.opts.Account.rateLimited(delay, sent)
 		case sprig.NetworkError:
 			// Every sender waits while Sprig is unreachable; the gate lets
 			// one probe through per backoff step.

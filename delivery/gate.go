@@ -16,20 +16,19 @@ import (
 // per backoff step instead of one per sender.
 //
 // A pacer goroutine hands out turns at tick boundaries. Every gate in the
-// process uses the same boundaries, so the batches that one worker sends
+// process counts boundaries from the same origin, so the batches that one worker sends
 // side by side start their requests at the same moments. Each batch takes
 // its turns at its own phase, so together they send the same number of
-// requests at every boundary.
+// requests at every boundary. After a 429 the account's batches space
+// their requests evenly instead (Account).
 type gate struct {
-	full  float64       // the batch's rate, requests per second
-	phase float64       // the part of a turn, 0 to 1, the batch is ahead
-	turns chan struct{} // the pacer sends one value per request
-	stop  context.CancelFunc
+	full    float64       // the batch's rate, requests per second
+	phase   float64       // the part of a turn, 0 to 1, the batch is ahead
+	account *Account      // pauses, shared with the account's other batches
+	turns   chan struct{} // the pacer sends one value per request
+	stop    context.CancelFunc
 
 	mu      sync.Mutex
-	limit   float64       // the current rate: full, or less after a 429
-	slowed  time.Time     // when a 429 last lowered the rate
-	until   time.Time     // no request starts before this time
 	down    bool          // the last request found Sprig unreachable
 	probing bool          // a probe request is in flight while down
 	changed chan struct{} // closed when down or probing changes
@@ -37,14 +36,15 @@ type gate struct {
 }
 
 // newGate starts the gate of a batch that sends perSecond requests per
-// second, in place slot of slots batches that send side by side.
-func newGate(perSecond float64, slot, slots int, initial, max time.Duration) *gate {
+// second, in place slot of slots batches that send side by side with
+// account's API key.
+func newGate(perSecond float64, slot, slots int, account *Account, initial, max time.Duration) *gate {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval, bo.MaxElapsedTime = initial, max, 0
 	bo.Reset()
 	ctx, stop := context.WithCancel(context.Background())
-	g := &gate{full: perSecond, limit: perSecond, turns: make(chan struct{}), stop: stop,
-		changed: make(chan struct{}), outage: bo}
+	g := &gate{full: perSecond, account: account, turns: make(chan struct{}),
+		stop: stop, changed: make(chan struct{}), outage: bo}
 	if slots > 1 {
 		g.phase = float64(slot%slots) / float64(slots)
 	}
@@ -60,58 +60,91 @@ func newGate(perSecond float64, slot, slots int, initial, max time.Duration) *ga
 // 1,000 requests (docs/benchmarks.md).
 //
 // NOTE: Sprig states its limit per second and not how many requests it
-// takes at once. A limiter that took fewer than five would reject some
-// with 429, and the gate would then slow down: slower, but no user lost.
+// takes at once. After a 429 the batches space their requests evenly for a
+// while (Account), in case its limiter takes no bursts.
 const tick = 5 * time.Millisecond
+
+// spacedTick is the tick after a 429, when the account's batches space
+// their requests evenly: one turn per boundary at up to 4,000 requests per
+// second per batch.
+const spacedTick = 250 * time.Microsecond
 
 // pace hands out turns until ctx ends. A turn goes to a waiting sender.
 // While every sender is busy the pacer waits, and the credit's cap keeps it
 // from saving up a burst. During a pause it hands out nothing and earns
 // nothing.
 func (g *gate) pace(ctx context.Context) {
-	g.mu.Lock()
-	c := newCredit(boundary(time.Now()), g.limit*tick.Seconds(), g.phase)
-	g.mu.Unlock()
+	spaced := g.account.spaced()
+	tk := tickOf(spaced)
+	c := newCredit(boundary(time.Now(), tk), g.rate()*tk.Seconds(), g.phase)
 	for {
-		g.mu.Lock()
-		perTick := g.limit * tick.Seconds()
-		until := g.until
-		g.mu.Unlock()
 		now := time.Now()
-		if now.Before(until) {
+		if until := g.account.pausedUntil(); now.Before(until) {
 			if err := sleep(ctx, until.Sub(now)); err != nil {
 				return
 			}
-			c.restart(boundary(time.Now()))
+			c.restart(boundary(time.Now(), tk))
+			if spaced {
+				// The batches' rates changed at different moments
+				// of their credit, so their phases are set again: a
+				// batch in slot k of 4 starts 3/4-k/4 of a turn short.
+				c.turns = 1 - g.phase
+			}
 			continue
 		}
-		due := c.due(boundary(now), perTick)
-		if err := sleep(ctx, time.Duration(due*int64(tick)-now.UnixNano())); err != nil {
+		if s := g.account.spaced(); s != spaced {
+			spaced, tk = s, tickOf(s)
+			c = newCredit(boundary(now, tk), g.rate()*tk.Seconds(), g.phase)
+		}
+		perTick := g.rate() * tk.Seconds()
+		due := c.due(boundary(now, tk), perTick)
+		if err := sleep(ctx, origin.Add(time.Duration(due)*tk).Sub(now)); err != nil {
 			return
 		}
-		for range c.earn(max(boundary(time.Now()), due), perTick) {
-			if g.paused() {
-				break
-			}
-			select {
-			case g.turns <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
+		if !g.hand(ctx, c.earn(max(boundary(time.Now(), tk), due), perTick)) {
+			return
 		}
 	}
 }
 
-// paused reports whether a pause is in force.
-func (g *gate) paused() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return time.Now().Before(g.until)
+// tickOf returns the tick of the pacer, which is shorter while requests
+// are spaced evenly.
+func tickOf(spaced bool) time.Duration {
+	if spaced {
+		return spacedTick
+	}
+	return tick
 }
 
-// boundary is the number of the last tick boundary at or before t, counted
-// from the Unix epoch.
-func boundary(t time.Time) int64 { return t.UnixNano() / int64(tick) }
+// hand hands out n turns, fewer if a pause begins. It returns false when
+// ctx ends.
+func (g *gate) hand(ctx context.Context, n int) bool {
+	for range n {
+		if time.Now().Before(g.account.pausedUntil()) {
+			return true
+		}
+		select {
+		case g.turns <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// rate returns the batch's current rate: its full rate times the account's
+// share.
+func (g *gate) rate() float64 {
+	return g.full * g.account.rateShare()
+}
+
+// origin is the start of the boundaries that the pacers of this process count,
+// so that they all wake at the same moments.
+var origin = time.Now()
+
+// boundary is the number of the last boundary of ticks of tk at or before t,
+// counted from origin.
+func boundary(t time.Time, tk time.Duration) int64 { return int64(t.Sub(origin) / tk) }
 
 // credit counts the turns a pacer has earned and not yet handed out, whole
 // and in part, at perTick turns per tick.
@@ -126,7 +159,7 @@ type credit struct {
 // at evenly spread boundaries wherever they start.
 func newCredit(b int64, perTick, phase float64) credit {
 	t := perTick*float64(b) + phase
-	return credit{turns: t - math.Floor(t), last: b}
+	return credit{turns: max(0, t-math.Floor(t+slack)), last: b}
 }
 
 // restart drops the whole turns and counts from boundary b, keeping the
@@ -136,9 +169,17 @@ func (c *credit) restart(b int64) {
 	c.last = b
 }
 
+// slack is the rounding error, in turns, that the credit's arithmetic
+// ignores. After a year of uptime the boundary numbers of spaced ticks take
+// 37 bits, so the part of a turn that newCredit computes from them is off
+// by up to about 1e-7. Without the slack a turn due exactly at a boundary,
+// as at one request per second, could come one tick late and the next one
+// tick early.
+const slack = 1e-6
+
 // due returns the first boundary after now at which a whole turn is earned.
 func (c *credit) due(now int64, perTick float64) int64 {
-	return max(now+1, c.last+max(1, int64(math.Ceil((1-c.turns)/perTick))))
+	return max(now+1, c.last+max(1, int64(math.Ceil((1-c.turns-slack)/perTick))))
 }
 
 // earn counts the turns earned up to boundary b and returns the whole ones,
@@ -147,8 +188,8 @@ func (c *credit) due(now int64, perTick float64) int64 {
 // late, so hands out no burst, and one that kept up loses nothing.
 func (c *credit) earn(b int64, perTick float64) int {
 	t := c.turns + perTick*float64(b-c.last)
-	whole := math.Floor(t)
-	c.turns = t - whole
+	whole := math.Floor(t + slack)
+	c.turns = max(0, t-whole)
 	c.last = b
 	return int(min(whole, math.Floor(perTick)+1))
 }
@@ -160,8 +201,8 @@ func (g *gate) close() { g.stop() }
 // the probe in flight while Sprig is unreachable, and at the pacer's rate.
 func (g *gate) wait(ctx context.Context) error {
 	for {
+		pause := time.Until(g.account.pausedUntil())
 		g.mu.Lock()
-		pause := time.Until(g.until)
 		changed := g.changed
 		blocked := g.down && g.probing
 		g.mu.Unlock()
@@ -188,8 +229,8 @@ func (g *gate) wait(ctx context.Context) error {
 
 		// While this sender waited for its turn, a 429 may have paused
 		// every sender, or another sender may have become the probe.
+		pause = time.Until(g.account.pausedUntil())
 		g.mu.Lock()
-		pause = time.Until(g.until)
 		blocked = g.down && g.probing
 		if pause <= 0 && !blocked && g.down {
 			g.probing = true
@@ -219,39 +260,10 @@ func (g *gate) unreachable() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.down || g.probing {
-		g.pauseLocked(g.outage.NextBackOff())
+		g.account.pause(g.outage.NextBackOff())
 	}
 	g.down, g.probing = true, false
 	g.notify()
-}
-
-// rateLimited pauses every sender for d and halves the pace, down to one
-// request per second or the full rate if that is lower. A 429 to a request
-// sent before the last halving does not halve it again: the requests in
-// flight when the limit was hit carry no news about the halved rate.
-func (g *gate) rateLimited(d time.Duration, sent time.Time) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.pauseLocked(d)
-	if sent.After(g.slowed) {
-		g.limit = max(g.limit/2, min(1, g.full))
-		g.slowed = time.Now()
-	}
-}
-
-// accepted gives back a hundredth of the full rate after a 429 slowed the
-// pace, so the pace settles just under a limit that Sprig enforces below
-// the configured rate.
-func (g *gate) accepted() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.limit = min(g.full, g.limit+g.full/100)
-}
-
-func (g *gate) pauseLocked(d time.Duration) {
-	if until := time.Now().Add(d); until.After(g.until) {
-		g.until = until
-	}
 }
 
 func (g *gate) notify() {

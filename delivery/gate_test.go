@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -15,19 +16,20 @@ type paced struct {
 	Largest int // the maximum of turns handed out at one boundary
 }
 
-// pacePromptly runs the pacer's arithmetic from boundary start to boundary
-// end, as if every sleep ended exactly at the boundary it aimed at. It
-// returns the turns handed out at each boundary, indexed from 0.
-func pacePromptly(perSecond, phase float64, start, end int64) []int {
+// pacePromptly runs the pacer's arithmetic from boundary origin+start to
+// boundary origin+end, as if every sleep ended exactly at the boundary it
+// aimed at. It returns the turns handed out at each boundary, indexed from
+// origin.
+func pacePromptly(perSecond, phase float64, origin, start, end int64) []int {
 	perTick := perSecond * tick.Seconds()
 	turns := make([]int, end)
-	c := newCredit(start, perTick, phase)
-	for now := start; ; {
+	c := newCredit(origin+start, perTick, phase)
+	for now := origin + start; ; {
 		due := c.due(now, perTick)
-		if due >= end {
+		if due >= origin+end {
 			return turns
 		}
-		turns[due] += c.earn(due, perTick)
+		turns[due-origin] += c.earn(due, perTick)
 		now = due
 	}
 }
@@ -66,7 +68,7 @@ func TestPacerKeepsTheRate(t *testing.T) {
 		{0.5, 10 * second, paced{Turns: 5, Wakes: 5, Largest: 1}},
 	}
 	for _, tt := range tests {
-		got := summarize(pacePromptly(tt.perSecond, 0, 0, tt.ticks+1))
+		got := summarize(pacePromptly(tt.perSecond, 0, 0, 0, tt.ticks+1))
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%v per second over %d ticks (-want +got):\n%s", tt.perSecond, tt.ticks, diff)
 		}
@@ -89,23 +91,36 @@ func TestPacerSlotsSpreadTurns(t *testing.T) {
 		{1, 4000, append([]int{1}, make([]int, 199)...)},
 	}
 	starts := []int64{0, 3, 1, 7} // where each slot's batch starts
+	// Small boundary numbers, and those of spaced ticks after a year of
+	// uptime, where rounding could put turns a tick late.
+	origins := []int64{0, int64(365*24*time.Hour/spacedTick) + 13}
 	for _, tt := range tests {
-		total := make([]int, tt.ticks)
-		for slot, start := range starts {
-			for b, n := range pacePromptly(tt.perSecond/4, float64(slot)/4, start, tt.ticks) {
-				total[b] += n
+		for _, origin := range origins {
+			total := make([]int, tt.ticks)
+			for slot, start := range starts {
+				for b, n := range pacePromptly(tt.perSecond/4, float64(slot)/4, origin, start, tt.ticks) {
+					total[b] += n
+				}
 			}
+			checkTurns(t, tt.perSecond, origin, total, tt.want)
 		}
-		// Compare from boundary 800, when every slot has started and had
-		// time for its first turn.
-		if tt.ticks <= 800 {
-			t.Fatalf("%v per second: %d ticks leave nothing to compare", tt.perSecond, tt.ticks)
-		}
-		for b := int64(800); b < tt.ticks; b++ {
-			if want := tt.want[int(b)%len(tt.want)]; total[b] != want {
-				t.Errorf("%v per second: boundary %d has %d turns, want %d", tt.perSecond, b, total[b], want)
-				break
-			}
+	}
+}
+
+// checkTurns compares total, the turns at each boundary from origin, with
+// the repeating pattern want, from boundary 800 on, when every slot has
+// started and had time for its first turn.
+func checkTurns(t *testing.T, perSecond float64, origin int64, total []int, want []int) {
+	t.Helper()
+	if len(total) <= 800 {
+		t.Fatalf("%v per second: %d ticks leave nothing to compare", perSecond, len(total))
+	}
+	for b := 800; b < len(total); b++ {
+		// The pattern repeats from boundary 0 of the Unix epoch.
+		if w := want[(origin+int64(b))%int64(len(want))]; total[b] != w {
+			t.Errorf("%v per second from boundary %d: boundary %d has %d turns, want %d",
+				perSecond, origin, b, total[b], w)
+			return
 		}
 	}
 }
@@ -136,24 +151,21 @@ func TestPacerSavesNoBurst(t *testing.T) {
 	}
 }
 
-// TestGateHalvesOncePer429 checks that the 429s of requests sent before the
-// rate was halved do not halve it again, and that the floor of one request
-// per second never raises a lower rate.
-func TestGateHalvesOncePer429(t *testing.T) {
+// TestAccountHalvesOncePer429 checks that the 429s of requests sent before
+// the share was halved do not halve it again, and the share's floor.
+func TestAccountHalvesOncePer429(t *testing.T) {
 	tests := []struct {
 		name      string
-		perSecond float64
 		sentLater []bool // for each 429: was its request sent after the last halving?
 		want      float64
 	}{
-		{"one 429", 1000, []bool{true}, 500},
-		{"five 429s in flight together", 1000, []bool{true, false, false, false, false}, 500},
-		{"a second 429 after the halving", 1000, []bool{true, false, true}, 250},
-		{"floor of one request per second", 3, []bool{true, true, true}, 1},
-		{"a rate below the floor", 0.25, []bool{true, true}, 0.25},
+		{"one 429", []bool{true}, 0.5},
+		{"five 429s in flight together", []bool{true, false, false, false, false}, 0.5},
+		{"a second 429 after the halving", []bool{true, false, true}, 0.25},
+		{"floor of a 64th", []bool{true, true, true, true, true, true, true, true}, 1.0 / 64},
 	}
 	for _, tt := range tests {
-		g := newGate(tt.perSecond, 0, 1, time.Millisecond, time.Millisecond)
+		var a Account
 		before := time.Now()
 		for _, later := range tt.sentLater {
 			sent := before
@@ -161,22 +173,51 @@ func TestGateHalvesOncePer429(t *testing.T) {
 				time.Sleep(time.Millisecond) // after the last halving's time
 				sent = time.Now()
 			}
-			g.rateLimited(0, sent)
+			a.rateLimited(0, sent)
 		}
-		g.close()
-		g.mu.Lock()
-		got := g.limit
-		g.mu.Unlock()
-		if got != tt.want {
-			t.Errorf("%s: rate %v, want %v", tt.name, got, tt.want)
+		if got := a.rateShare(); got != tt.want {
+			t.Errorf("%s: share %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestAccountRecoversShare checks that the share comes back by a step per
+// accepted request, or ten steps per second, up to nine tenths of where the
+// 429 came, then by a step per second.
+func TestAccountRecoversShare(t *testing.T) {
+	var a Account
+	a.rateLimited(0, time.Now())
+	for range 40 {
+		a.accepted()
+	}
+	if got := a.rateShare(); math.Abs(got-0.9) > 1e-9 {
+		t.Fatalf("share after 40 accepted requests %v, want 0.9", got)
+	}
+	a.raised = time.Now().Add(-5 * time.Second)
+	a.accepted()
+	if got := a.rateShare(); math.Abs(got-0.95) > 1e-3 {
+		t.Fatalf("share 5 s later %v, want 0.95", got)
+	}
+	a.raised = time.Now().Add(-10 * time.Second)
+	a.accepted()
+	if got := a.rateShare(); got != 1 {
+		t.Fatalf("share 10 s later %v, want 1", got)
+	}
+
+	// At a few requests per second the time counts: ten steps a second.
+	var slow Account
+	slow.rateLimited(0, time.Now())
+	slow.raised = time.Now().Add(-2 * time.Second)
+	slow.accepted()
+	if got := slow.rateShare(); math.Abs(got-0.7) > 1e-3 {
+		t.Fatalf("share of a slow batch 2 s after a 429 %v, want 0.7", got)
 	}
 }
 
 // TestGateWaitsOutPause checks that no sender gets a turn during a pause,
 // including the senders already waiting for one when the 429 came.
 func TestGateWaitsOutPause(t *testing.T) {
-	g := newGate(1000, 0, 1, time.Millisecond, time.Millisecond)
+	g := newGate(1000, 0, 1, &Account{}, time.Millisecond, time.Millisecond)
 	defer g.close()
 	ctx := context.Background()
 	const senders = 8
@@ -192,7 +233,7 @@ func TestGateWaitsOutPause(t *testing.T) {
 		}()
 	}
 	start := time.Now()
-	g.rateLimited(300*time.Millisecond, start)
+	g.account.rateLimited(300*time.Millisecond, start)
 	close(paused)
 	for range senders {
 		if got := (<-turns).Sub(start); got < 300*time.Millisecond {
@@ -213,10 +254,43 @@ func TestGatePhaseOfSlot(t *testing.T) {
 		{5, 4, 0.25},
 	}
 	for _, tt := range tests {
-		g := newGate(250, tt.slot, tt.slots, time.Millisecond, time.Millisecond)
+		g := newGate(250, tt.slot, tt.slots, &Account{}, time.Millisecond, time.Millisecond)
 		g.close()
 		if g.phase != tt.want {
 			t.Errorf("slot %d of %d: phase %v, want %v", tt.slot, tt.slots, g.phase, tt.want)
 		}
+	}
+}
+
+// TestAccountPausesEveryBatch checks that a 429 to one batch pauses the
+// other batches of the account too.
+func TestAccountPausesEveryBatch(t *testing.T) {
+	account := &Account{}
+	limited := newGate(1000, 0, 2, account, time.Millisecond, time.Millisecond)
+	other := newGate(1000, 1, 2, account, time.Millisecond, time.Millisecond)
+	defer limited.close()
+	defer other.close()
+	start := time.Now()
+	account.rateLimited(200*time.Millisecond, start)
+	if err := other.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Since(start); got < 200*time.Millisecond {
+		t.Errorf("the other batch got a turn %s into a pause of 200ms", got)
+	}
+}
+
+func TestAccountSpacesAfter429(t *testing.T) {
+	var a Account
+	if a.spaced() {
+		t.Error("spaced before any 429")
+	}
+	a.rateLimited(0, time.Now())
+	if !a.spaced() {
+		t.Error("not spaced right after a 429")
+	}
+	a.lastLimited = time.Now().Add(-spacedFor - time.Second)
+	if a.spaced() {
+		t.Errorf("still spaced %s after the last 429", spacedFor+time.Second)
 	}
 }
