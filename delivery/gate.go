@@ -10,17 +10,18 @@ import (
 )
 
 // gate decides when the senders of one batch may send their next request.
-// It paces requests to the batch's rate and pauses every sender after a 429.
-// While Sprig is unreachable it lets one probe request through at a time,
-// with exponential backoff between probes, so an outage costs one attempt
-// per backoff step instead of one per sender.
+// It paces requests to the batch's rate, and it pauses them while its
+// Account is paused after a 429. While Sprig is unreachable it lets one
+// probe request through at a time, with exponential backoff between
+// probes, so an outage costs one attempt per backoff step instead of one
+// per sender.
 //
 // A pacer goroutine hands out turns at tick boundaries. Every gate in the
-// process counts boundaries from the same origin, so the batches that one worker sends
-// side by side start their requests at the same moments. Each batch takes
-// its turns at its own phase, so together they send the same number of
-// requests at every boundary. After a 429 the account's batches space
-// their requests evenly instead (Account).
+// process counts boundaries from the same origin, so the batches that one
+// worker sends side by side start their requests at the same moments.
+// Each batch takes its turns at its own phase, so together they send the
+// same number of requests at every boundary. After a 429 the account's
+// batches space their requests evenly instead (Account).
 type gate struct {
 	full    float64       // the batch's rate, requests per second
 	phase   float64       // the part of a turn, 0 to 1, the batch is ahead
