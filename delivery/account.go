@@ -11,19 +11,17 @@ const (
 	// minShare is the lowest share of its rate that a batch keeps after
 	// 429s: six halvings.
 	minShare = 1.0 / 64
-	// shareStep is how much of its rate a batch gets back, per accepted
-	// request up to nine tenths of the share where the last 429 came, and
-	// per second above that. Up to nine tenths it also gets back ten steps
-	// per second, which is what counts at rates of a few requests per
-	// second.
+	// shareStep is how much of its rate a batch gets back per second
+	// above nine tenths of the share where the last 429 came. Below that
+	// it gets back ten steps per second.
 	shareStep = 0.01
 )
 
 // Account is the state that the batches sending with one API key in one
 // process share, because Sprig's rate limit is per account. A 429 to one
 // batch pauses every batch and halves the share of its rate that each
-// sends. The share then comes back quickly up to nine tenths of where the
-// 429 came and slowly above, so that it settles just under a limit that
+// sends. From the end of the pause the share comes back, quickly up to
+// nine tenths of where the 429 came and slowly above, so that it settles just under a limit that
 // Sprig enforces below the configured rate. After a 429, and for spacedFor
 // after the last one, each batch also sends its requests one at a time,
 // evenly spaced, instead of several per tick, in case Sprig's limiter
@@ -71,11 +69,12 @@ func (a *Account) rateLimited(d time.Duration, sent time.Time) {
 	share := a.shareLocked()
 	a.reduced, a.ceiling = true, share
 	a.share = max(share/2, minShare)
-	a.slowed, a.raised = now, now
+	// The pause does not count as time to recover in.
+	a.slowed, a.raised = now, a.until
 }
 
 // accepted records an accepted request and gives back part of the share
-// after a 429 reduced it.
+// after a 429 reduced it, in proportion to the time since the last one.
 func (a *Account) accepted() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -84,11 +83,14 @@ func (a *Account) accepted() {
 	}
 	now := time.Now()
 	elapsed := now.Sub(a.raised).Seconds()
-	step := max(shareStep, 10*shareStep*elapsed)
-	if a.share >= 0.9*a.ceiling {
-		step = shareStep * elapsed
+	if elapsed <= 0 {
+		return // a request in flight during the pause
 	}
-	a.share += step
+	if knee := 0.9 * a.ceiling; a.share < knee {
+		a.share = min(knee, a.share+10*shareStep*elapsed)
+	} else {
+		a.share += shareStep * elapsed
+	}
 	a.raised = now
 	if a.share >= 1 {
 		a.reduced = false

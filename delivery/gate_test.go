@@ -181,36 +181,38 @@ func TestAccountHalvesOncePer429(t *testing.T) {
 	}
 }
 
-// TestAccountRecoversShare checks that the share comes back by a step per
-// accepted request, or ten steps per second, up to nine tenths of where the
-// 429 came, then by a step per second.
+// TestAccountRecoversShare checks that the share comes back with time from
+// the end of the pause, ten steps a second up to nine tenths of where the
+// 429 came and one step a second above, however many requests are
+// accepted.
 func TestAccountRecoversShare(t *testing.T) {
 	var a Account
-	a.rateLimited(0, time.Now())
-	for range 40 {
-		a.accepted()
-	}
-	if got := a.rateShare(); math.Abs(got-0.9) > 1e-9 {
-		t.Fatalf("share after 40 accepted requests %v, want 0.9", got)
-	}
-	a.raised = time.Now().Add(-5 * time.Second)
-	a.accepted()
-	if got := a.rateShare(); math.Abs(got-0.95) > 1e-3 {
-		t.Fatalf("share 5 s later %v, want 0.95", got)
-	}
-	a.raised = time.Now().Add(-10 * time.Second)
-	a.accepted()
-	if got := a.rateShare(); got != 1 {
-		t.Fatalf("share 10 s later %v, want 1", got)
+	a.rateLimited(3*time.Second, time.Now())
+	a.accepted() // a request in flight when the 429 came
+	if got := a.rateShare(); got != 0.5 {
+		t.Fatalf("share during the pause %v, want 0.5", got)
 	}
 
-	// At a few requests per second the time counts: ten steps a second.
-	var slow Account
-	slow.rateLimited(0, time.Now())
-	slow.raised = time.Now().Add(-2 * time.Second)
-	slow.accepted()
-	if got := slow.rateShare(); math.Abs(got-0.7) > 1e-3 {
-		t.Fatalf("share of a slow batch 2 s after a 429 %v, want 0.7", got)
+	steps := []struct {
+		name     string
+		elapsed  time.Duration // since the last raise
+		accepted int           // requests accepted at once
+		want     float64
+	}{
+		{"40 requests at once", time.Millisecond, 40, 0.501},
+		{"2 s later", 2 * time.Second, 1, 0.701},
+		{"5 s later, capped at nine tenths", 5 * time.Second, 1, 0.9},
+		{"5 s later, one step a second", 5 * time.Second, 1, 0.95},
+		{"10 s later", 10 * time.Second, 1, 1},
+	}
+	for _, st := range steps {
+		a.raised = time.Now().Add(-st.elapsed)
+		for range st.accepted {
+			a.accepted()
+		}
+		if got := a.rateShare(); math.Abs(got-st.want) > 1e-3 {
+			t.Fatalf("%s: share %v, want %v", st.name, got, st.want)
+		}
 	}
 }
 
