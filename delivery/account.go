@@ -21,8 +21,8 @@ const (
 // process share, because Sprig's rate limit is per account. A 429 to one
 // batch pauses every batch and halves the share of its rate that each
 // sends. From the end of the pause the share comes back, quickly up to
-// nine tenths of where the 429 came and slowly above, so that it settles just under a limit that
-// Sprig enforces below the configured rate. After a 429, and for spacedFor
+// nine tenths of where the 429 came and slowly above, so that it settles
+// just under a limit that Sprig enforces below the configured rate. After a 429, and for spacedFor
 // after the last one, each batch also sends its requests one at a time,
 // evenly spaced, instead of several per tick, in case Sprig's limiter
 // takes no bursts.

@@ -79,9 +79,9 @@ type Options struct {
 	// turns at different moments, so that their requests together stay
 	// evenly spread. Default: one slot.
 	Slot, Slots int
-	// Account is shared by the batches that send with the same API key in
-	// this process, so that a 429 to one pauses them all. Default: a new
-	// Account for this batch alone.
+	// Account is the state shared by the batches that send with the same
+	// API key in this process, so that a 429 to one pauses and slows them
+	// all. Default: a new Account for this batch alone.
 	Account *Account
 	// Concurrency is the most requests in flight. Default: enough to keep
 	// the rate with 250 ms responses, between 1 and 256.

@@ -88,7 +88,7 @@ func (g *gate) pace(ctx context.Context) {
 			if spaced {
 				// The batches' rates changed at different moments
 				// of their credit, so their phases are set again: a
-				// batch in slot k of 4 starts 3/4-k/4 of a turn short.
+				// batch in slot k of 4 starts k/4 of a turn short.
 				c.turns = 1 - g.phase
 			}
 			continue
@@ -155,8 +155,8 @@ type credit struct {
 }
 
 // newCredit starts the count at boundary b. It starts with the part of a
-// turn that a pacer at phase, counting from the Unix epoch, would have
-// carried at b. Pacers at phases 0, 1/4, 2/4 and 3/4 so earn their turns
+// turn that a pacer at phase, counting from origin, would have carried at
+// b. Pacers at phases 0, 1/4, 2/4 and 3/4 so earn their turns
 // at evenly spread boundaries wherever they start.
 func newCredit(b int64, perTick, phase float64) credit {
 	t := perTick*float64(b) + phase
